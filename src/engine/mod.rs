@@ -1,0 +1,256 @@
+//! The engine: the only module that touches `ort`.
+//!
+//! It loads the ONNX Runtime shared library, builds sessions, and moves tensors in and
+//! out. Models (`crate::models`) see only the [`Inference`] trait, so their pre- and
+//! post-processing can be tested with a fake engine and no runtime at all.
+
+mod locate;
+
+pub use locate::{candidate_paths, RuntimeSearch};
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ndarray::{ArrayD, ArrayViewD};
+use ort::environment::Environment;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+use ort::value::TensorRef;
+use sha2::{Digest, Sha256};
+
+/// What can go wrong loading the runtime or a model, or running one.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(
+        "ONNX Runtime was not found (looked in: {searched}).\n\
+         Fix: run `make setup` in the posekit checkout, which puts libonnxruntime.so in posekit's data \
+         directory; or `pip install onnxruntime==1.31.1`; or pass --ort-lib PATH / set ORT_DYLIB_PATH \
+         to a libonnxruntime.so of version 1.31 or newer"
+    )]
+    RuntimeNotFound { searched: String },
+    #[error("could not load ONNX Runtime from {path}: {reason}")]
+    RuntimeLoad { path: PathBuf, reason: String },
+    #[error("could not read model {path}: {source}")]
+    ModelRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{model} is not a usable ONNX model: {reason}")]
+    ModelLoad { model: String, reason: String },
+    #[error("{model}: {reason}")]
+    Contract { model: String, reason: String },
+    #[error("running {model} failed: {reason}")]
+    Run { model: String, reason: String },
+}
+
+/// A tensor's name and shape as the model declares it; `-1` marks a dynamic axis.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct TensorInfo {
+    pub name: String,
+    pub shape: Vec<i64>,
+}
+
+/// What a loaded model is: where it came from and its tensor contract.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ModelInfo {
+    /// Short name shown to users and written in output headers.
+    pub name: String,
+    /// sha256 of the ONNX bytes, hex.
+    pub sha256: String,
+    pub inputs: Vec<TensorInfo>,
+    pub outputs: Vec<TensorInfo>,
+}
+
+/// A model's outputs, in the order the model declares them.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    pub names: Vec<String>,
+    pub arrays: Vec<ArrayD<f32>>,
+}
+
+impl Outputs {
+    /// The output called `name`, or a contract error naming the model.
+    pub fn get(&self, model: &str, name: &str) -> Result<&ArrayD<f32>, EngineError> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| &self.arrays[i])
+            .ok_or_else(|| EngineError::Contract {
+                model: model.to_string(),
+                reason: format!("has no output named {name:?} (it has {:?})", self.names),
+            })
+    }
+}
+
+/// The seam between models and the runtime: one input tensor in, named outputs out.
+///
+/// `&mut self` because an ort session runs with `&mut` in rc.15; every worker owns its own.
+pub trait Inference: Send {
+    fn info(&self) -> &ModelInfo;
+    fn run(&mut self, input: ArrayViewD<'_, f32>) -> Result<Outputs, EngineError>;
+}
+
+/// Where the model bytes come from.
+#[derive(Clone, Debug)]
+pub enum ModelSource {
+    /// Built into the binary.
+    Embedded { name: &'static str, bytes: &'static [u8] },
+    /// A user's file.
+    File(PathBuf),
+}
+
+impl ModelSource {
+    fn load_bytes(&self) -> Result<(String, std::borrow::Cow<'static, [u8]>), EngineError> {
+        match self {
+            ModelSource::Embedded { name, bytes } => Ok((name.to_string(), (*bytes).into())),
+            ModelSource::File(path) => {
+                let bytes = std::fs::read(path).map_err(|source| EngineError::ModelRead {
+                    path: path.clone(),
+                    source,
+                })?;
+                Ok((path.display().to_string(), bytes.into()))
+            }
+        }
+    }
+}
+
+/// The loaded runtime. Created once per process; sessions borrow its environment.
+pub struct Engine {
+    env: Environment,
+    /// Where the shared library was loaded from.
+    pub library: PathBuf,
+}
+
+static ENGINE: OnceLock<Engine> = OnceLock::new();
+
+impl Engine {
+    /// Finds and loads ONNX Runtime once for the whole process.
+    ///
+    /// ort panics on first use when no library was loaded, so every path into ort goes
+    /// through here first and turns "not found" into a clear error instead.
+    pub fn load(search: &RuntimeSearch) -> Result<&'static Engine, EngineError> {
+        if let Some(engine) = ENGINE.get() {
+            return Ok(engine);
+        }
+        let candidates = candidate_paths(search);
+        let library = candidates
+            .iter()
+            .find(|p| p.is_file())
+            .cloned()
+            .ok_or_else(|| EngineError::RuntimeNotFound {
+                searched: describe_candidates(&candidates),
+            })?;
+        let env = load_environment(&library)?;
+        Ok(ENGINE.get_or_init(|| Engine { env, library }))
+    }
+
+    /// A session for `source` with `threads` intra-op threads.
+    pub fn session(&self, source: &ModelSource, threads: usize) -> Result<OrtModel, EngineError> {
+        let (name, bytes) = source.load_bytes()?;
+        let load_err = |e: ort::Error| EngineError::ModelLoad {
+            model: name.clone(),
+            reason: e.to_string(),
+        };
+        let session = Session::builder(&self.env)
+            .map_err(load_err)?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| load_err(e.into()))?
+            .with_intra_threads(threads.max(1))
+            .map_err(|e| load_err(e.into()))?
+            // Workers are our own threads; ORT's spinning threads would steal their cores.
+            .with_intra_op_spinning(false)
+            .map_err(|e| load_err(e.into()))?
+            .with_inter_threads(1)
+            .map_err(|e| load_err(e.into()))?
+            .commit_from_memory(&bytes)
+            .map_err(load_err)?;
+        let info = ModelInfo {
+            name: short_name(&name),
+            sha256: sha256_hex(&bytes),
+            inputs: session.inputs().iter().map(tensor_info).collect(),
+            outputs: session.outputs().iter().map(tensor_info).collect(),
+        };
+        Ok(OrtModel { session, info })
+    }
+}
+
+fn load_environment(library: &Path) -> Result<Environment, EngineError> {
+    let load_err = |reason: String| EngineError::RuntimeLoad {
+        path: library.to_path_buf(),
+        reason,
+    };
+    ort::init_from(library)
+        .map_err(|e| load_err(e.to_string()))?
+        .with_name("posekit")
+        .with_telemetry(false)
+        .build()
+        .map_err(|e| load_err(e.to_string()))
+}
+
+fn describe_candidates(candidates: &[PathBuf]) -> String {
+    if candidates.is_empty() {
+        return "nowhere: no candidate location".into();
+    }
+    candidates
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn tensor_info(outlet: &ort::value::Outlet) -> TensorInfo {
+    let shape = outlet
+        .dtype()
+        .tensor_shape()
+        .map(|s| s.iter().copied().collect())
+        .unwrap_or_default();
+    TensorInfo {
+        name: outlet.name().to_string(),
+        shape,
+    }
+}
+
+/// The file name without directories, so headers don't leak a user's home path twice.
+fn short_name(name: &str) -> String {
+    Path::new(name)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// sha256 of `bytes` as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// One ort session and what it is.
+pub struct OrtModel {
+    session: Session,
+    info: ModelInfo,
+}
+
+impl Inference for OrtModel {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn run(&mut self, input: ArrayViewD<'_, f32>) -> Result<Outputs, EngineError> {
+        let model = self.info.name.clone();
+        let run_err = |e: ort::Error| EngineError::Run {
+            model: model.clone(),
+            reason: e.to_string(),
+        };
+        let tensor = TensorRef::from_array_view(input).map_err(run_err)?;
+        let outputs = self.session.run(ort::inputs![tensor]).map_err(run_err)?;
+        let mut result = Outputs::default();
+        for (name, value) in outputs.iter() {
+            let array = value.try_extract_array::<f32>().map_err(run_err)?;
+            result.names.push(name.to_string());
+            result.arrays.push(array.to_owned());
+        }
+        Ok(result)
+    }
+}

@@ -1,0 +1,10 @@
+//! posekit: human pose and mesh recovery over videos in one process whose worker
+//! threads share one copy of each model's weights.
+//!
+//! The binary (`main.rs`) is glue over this library; tests use the library directly.
+
+pub mod engine;
+pub mod image;
+pub mod models;
+pub mod pipeline;
+pub mod pose;

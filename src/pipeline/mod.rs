@@ -1,0 +1,1 @@
+//! The `process` pipeline: decode → pose → ordered results → sinks.
