@@ -3,6 +3,8 @@
 //!
 //! The binary (`main.rs`) is glue over this library; tests use the library directly.
 
+pub mod cli;
+pub mod commands;
 pub mod engine;
 pub mod image;
 pub mod models;

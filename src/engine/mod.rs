@@ -94,7 +94,10 @@ pub trait Inference: Send {
 #[derive(Clone, Debug)]
 pub enum ModelSource {
     /// Built into the binary.
-    Embedded { name: &'static str, bytes: &'static [u8] },
+    Embedded {
+        name: &'static str,
+        bytes: &'static [u8],
+    },
     /// A user's file.
     File(PathBuf),
 }

@@ -2,3 +2,4 @@
 //! engine's [`Inference`](crate::engine::Inference) trait; none of them touches ort.
 
 pub mod blazepose;
+pub mod builtin;

@@ -1,1 +1,14 @@
 //! The `process` pipeline: decode → pose → ordered results → sinks.
+//!
+//! FFmpeg is used only in `source` (decoding) and `render` (encoding); the rest works
+//! on plain RGB images and pose values.
+
+pub mod jsonl;
+pub mod overlay;
+pub mod progress;
+pub mod render;
+pub mod reorder;
+pub mod run;
+pub mod source;
+
+pub use run::{process_video, Mode, Outcome, ProcessOptions};

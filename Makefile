@@ -1,0 +1,30 @@
+# posekit: two commands, `make demo` and `make test`. Both run the setup first, which
+# is idempotent: the second time nothing is downloaded or rebuilt.
+
+DATA_DIR ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/posekit
+DEMO_CLIP := $(DATA_DIR)/demo/sports2d-demo.mp4
+BIN := target/release/posekit
+OUT := out
+
+.PHONY: demo test setup setup-test build lint
+
+## demo: set up, build, and run posekit on the Sports2D clip (result and overlay in out/)
+demo: setup build
+	@mkdir -p $(OUT)
+	$(BIN) process $(DEMO_CLIP) -o $(OUT)/demo.poses.jsonl --render $(OUT)/demo.overlay.mp4 --overwrite
+	@echo "demo: poses in $(OUT)/demo.poses.jsonl, overlay video in $(OUT)/demo.overlay.mp4"
+
+## test: set up, then every test, formatting and lints (what CI runs)
+test: setup-test
+	cargo fmt --all -- --check
+	cargo clippy --release --all-targets -- -D warnings
+	cargo test --release
+
+setup:
+	@scripts/setup.sh
+
+setup-test:
+	@scripts/setup.sh --with-test-tools
+
+build:
+	cargo build --release

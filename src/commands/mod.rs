@@ -1,0 +1,3 @@
+//! One module per subcommand: typed options in, work done, a report out.
+
+pub mod process;

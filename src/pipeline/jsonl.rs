@@ -1,0 +1,327 @@
+//! The JSON Lines result format: wire structs and the writer that keeps them safe.
+//!
+//! A result file is one JSON object per line:
+//!
+//! 1. a [`Header`] (`"type": "header"`): posekit's version, the source video, the models
+//!    (name and sha256) and the settings used;
+//! 2. one [`FrameRecord`] (`"type": "frame"`) per decoded frame, in frame order, with the
+//!    persons found: box and landmarks in pixels of the original (rotated) frame, world
+//!    landmarks in metres;
+//! 3. a [`Summary`] (`"type": "summary"`): counts and timing.
+//!
+//! The writer writes to a hidden temporary file beside the target, flushes after every
+//! frame so that a crash keeps finished work, and renames it into place only when the
+//! run completes. An interrupted run is renamed to a `.partial.jsonl` name instead, so a
+//! partial result can never be mistaken for a complete one.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::pose::Person;
+
+/// First line: what produced this file and from what.
+#[derive(Debug, Serialize)]
+pub struct Header<'a, S: Serialize> {
+    /// Always `"header"`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// posekit's version.
+    pub posekit: &'static str,
+    /// The video, as opened.
+    pub source: &'a S,
+    /// The models used, in pipeline order.
+    pub models: Vec<ModelRef>,
+    /// The settings that shaped the result.
+    pub settings: &'a Settings,
+}
+
+/// A model as named in the header.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelRef {
+    /// File name, or the built-in model's name.
+    pub name: String,
+    /// sha256 of the ONNX bytes, hex.
+    pub sha256: String,
+}
+
+/// Settings that change the result, recorded so that a run can be repeated.
+#[derive(Clone, Debug, Serialize)]
+pub struct Settings {
+    /// `"image"` (detector on every frame) or `"video"` (tracking).
+    pub mode: &'static str,
+    /// Worker threads.
+    pub workers: usize,
+    /// ONNX Runtime intra-op threads per worker.
+    pub threads_per_worker: usize,
+    /// Most persons reported per frame.
+    pub max_people: usize,
+    /// In video mode, the detector runs at least every this many frames of a worker.
+    pub detect_every: u32,
+}
+
+/// One frame's persons.
+#[derive(Debug, Serialize)]
+pub struct FrameRecord<'a> {
+    /// Always `"frame"`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Index among decoded frames, from 0, in presentation order.
+    pub frame: u64,
+    /// Presentation time in seconds.
+    pub t: f64,
+    /// Persons found, best first.
+    pub persons: Vec<PersonRecord<'a>>,
+}
+
+/// One person, as written.
+#[derive(Debug, Serialize)]
+pub struct PersonRecord<'a> {
+    /// x1, y1, x2, y2 in frame pixels.
+    pub bbox: &'a [f32; 4],
+    /// Pose presence, 0..1.
+    pub score: f32,
+    /// 33 × [x px, y px, z (x's scale), visibility, presence].
+    pub keypoints: &'a [[f32; 5]],
+    /// 33 × [x, y, z] in metres, hip-centred.
+    pub world: &'a [[f32; 3]],
+}
+
+impl<'a> FrameRecord<'a> {
+    pub fn new(frame: u64, t: f64, persons: &'a [Person]) -> Self {
+        FrameRecord {
+            kind: "frame",
+            frame,
+            t,
+            persons: persons
+                .iter()
+                .map(|p| PersonRecord {
+                    bbox: &p.bbox,
+                    score: p.score,
+                    keypoints: &p.keypoints,
+                    world: &p.world,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Last line: what the run did. `--json` prints the same object on stdout.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    /// Always `"summary"`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Frames decoded and processed.
+    pub frames: u64,
+    /// Frames that could not be decoded (corrupt or truncated data); skipped.
+    pub failed_frames: u64,
+    /// Frames with at least one person.
+    pub frames_with_person: u64,
+    /// Persons found, summed over frames.
+    pub persons: u64,
+    /// Wall-clock seconds from the first decoded frame to the last result written.
+    pub elapsed_s: f64,
+    /// `frames / elapsed_s`.
+    pub fps: f64,
+    /// True when Ctrl-C stopped the run early.
+    pub interrupted: bool,
+}
+
+/// Writes a result file safely; see the module docs.
+pub struct JsonlWriter {
+    target: PathBuf,
+    temp: PathBuf,
+    out: BufWriter<File>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("cannot write results to {path}: {source}\nFix: choose a writable place with -o PATH")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("could not encode a result line: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+impl JsonlWriter {
+    /// Opens a temporary file beside `target`; fails early when the folder is unwritable.
+    pub fn create(target: &Path) -> Result<Self, WriteError> {
+        let temp = temp_path(target);
+        let file = File::create(&temp).map_err(|source| WriteError::Io {
+            path: target.to_path_buf(),
+            source,
+        })?;
+        Ok(JsonlWriter {
+            target: target.to_path_buf(),
+            temp,
+            out: BufWriter::new(file),
+        })
+    }
+
+    /// Writes one line and flushes it, so finished frames survive a crash.
+    pub fn line<T: Serialize>(&mut self, value: &T) -> Result<(), WriteError> {
+        serde_json::to_writer(&mut self.out, value)?;
+        self.out
+            .write_all(b"\n")
+            .and_then(|_| self.out.flush())
+            .map_err(|source| self.io_error(source))
+    }
+
+    /// Moves the finished file into place; returns where it went. An interrupted run goes
+    /// to the `.partial.jsonl` name and leaves any complete earlier result untouched.
+    pub fn finish(mut self, interrupted: bool) -> Result<PathBuf, WriteError> {
+        self.out.flush().map_err(|source| self.io_error(source))?;
+        let dest = if interrupted {
+            partial_path(&self.target)
+        } else {
+            self.target.clone()
+        };
+        std::fs::rename(&self.temp, &dest).map_err(|source| WriteError::Io {
+            path: dest.clone(),
+            source,
+        })?;
+        Ok(dest)
+    }
+
+    fn io_error(&self, source: std::io::Error) -> WriteError {
+        WriteError::Io {
+            path: self.target.clone(),
+            source,
+        }
+    }
+}
+
+impl Drop for JsonlWriter {
+    /// A writer dropped without `finish` (an error mid-run) leaves no temporary behind.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.temp);
+    }
+}
+
+/// `dir/.name.tmp-PID`: hidden, in the same folder so the final rename is atomic.
+fn temp_path(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "poses.jsonl".into());
+    target.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// `x.poses.jsonl` → `x.poses.partial.jsonl`.
+pub fn partial_path(target: &Path) -> PathBuf {
+    let stem = target
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = target
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "jsonl".into());
+    target.with_file_name(format!("{stem}.partial.{ext}"))
+}
+
+/// `dir/clip.mp4` → `dir/clip.poses.jsonl`.
+pub fn default_output(video: &Path) -> PathBuf {
+    let stem = video
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "video".into());
+    video.with_file_name(format!("{stem}.poses.jsonl"))
+}
+
+/// True when `path` starts with a posekit header, i.e. is a result posekit can
+/// regenerate and may replace; any other existing file is the user's and is kept.
+pub fn is_posekit_result(path: &Path) -> bool {
+    use std::io::BufRead;
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    let mut first = String::new();
+    if std::io::BufReader::new(file.take(64 * 1024))
+        .read_line(&mut first)
+        .is_err()
+    {
+        return false;
+    }
+    serde_json::from_str::<serde_json::Value>(&first)
+        .map(|v| v["type"] == "header" && v["posekit"].is_string())
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_and_partial_names() {
+        let out = default_output(Path::new("/v/clip.mp4"));
+        assert_eq!(out, Path::new("/v/clip.poses.jsonl"));
+        assert_eq!(partial_path(&out), Path::new("/v/clip.poses.partial.jsonl"));
+    }
+
+    #[test]
+    fn finished_file_replaces_nothing_until_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("r.jsonl");
+        let mut w = JsonlWriter::create(&target).unwrap();
+        w.line(&serde_json::json!({"type": "header", "posekit": "x"}))
+            .unwrap();
+        assert!(!target.exists(), "target must appear only on finish");
+        let dest = w.finish(false).unwrap();
+        assert_eq!(dest, target);
+        assert!(is_posekit_result(&target));
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn interrupted_run_goes_to_partial_and_keeps_old_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("r.jsonl");
+        std::fs::write(&target, "old\n").unwrap();
+        let mut w = JsonlWriter::create(&target).unwrap();
+        w.line(&serde_json::json!({"a": 1})).unwrap();
+        let dest = w.finish(true).unwrap();
+        assert_eq!(dest, dir.path().join("r.partial.jsonl"));
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "old\n");
+    }
+
+    #[test]
+    fn dropped_writer_removes_its_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = JsonlWriter::create(&dir.path().join("r.jsonl")).unwrap();
+        drop(w);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn user_file_is_not_a_posekit_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("notes.jsonl");
+        std::fs::write(&p, "{\"type\":\"mine\"}\n").unwrap();
+        assert!(!is_posekit_result(&p));
+        assert!(!is_posekit_result(&dir.path().join("missing")));
+    }
+
+    #[test]
+    fn frame_record_shape() {
+        let person = Person {
+            bbox: [1.0, 2.0, 3.0, 4.0],
+            score: 0.9,
+            keypoints: [[0.0; 5]; 33],
+            world: [[0.0; 3]; 33],
+        };
+        let persons = [person];
+        let v = serde_json::to_value(FrameRecord::new(7, 0.25, &persons)).unwrap();
+        assert_eq!(v["type"], "frame");
+        assert_eq!(v["frame"], 7);
+        assert_eq!(v["persons"][0]["keypoints"].as_array().unwrap().len(), 33);
+        assert_eq!(v["persons"][0]["keypoints"][0].as_array().unwrap().len(), 5);
+        assert_eq!(v["persons"][0]["world"][32].as_array().unwrap().len(), 3);
+    }
+}
