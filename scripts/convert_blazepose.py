@@ -361,8 +361,58 @@ def convert(tfl_path: str, onnx_path: str) -> None:
                  | {n.op_type for n in model_proto.graph.node if n.op_type.startswith("TFL_")})
     if bad:
         raise RuntimeError(f"tf2onnx left unconverted ops: {bad}")
+    canonicalize_names(model_proto)
     onnx.checker.check_model(model_proto)
     onnx.save_model(model_proto, onnx_path)
+
+
+def canonicalize_names(model) -> None:
+    """Make the output independent of tf2onnx's run-to-run naming.
+
+    tf2onnx names what it generates with a global counter ("Relu6__139_min__505") whose values,
+    and the order of the initializers, vary between runs although the graph is the same.
+    Initializers are renamed "const__K" in order of first use and sorted that way; generated
+    tensor and node names get their counter replaced by a sequence number. Graph inputs and
+    outputs and the names carried over from the TFLite file are kept.
+    """
+    import re
+    g = model.graph
+    if any(a.type in (5, 10) for n in g.node for a in n.attribute):  # GRAPH / GRAPHS
+        raise RuntimeError("canonicalize_names does not handle subgraphs")
+    gen = re.compile(r"__\d+")
+    io = {v.name for v in g.input} | {v.name for v in g.output}
+    inits = {i.name: i for i in g.initializer}
+    ren: dict[str, str] = {}
+    for n in g.node:
+        for i in n.input:
+            if i in inits and i not in io and i not in ren:
+                ren[i] = f"const__{len(ren)}"
+    for name in inits:
+        if name not in ren and name not in io:
+            ren[name] = f"const__{len(ren)}"
+    t = 0
+    for n in g.node:
+        for o in n.output:
+            if o and o not in io and o not in ren and gen.search(o):
+                ren[o] = f"{gen.sub('', o)}__t{t}"
+                t += 1
+    for k, n in enumerate(g.node):
+        for j, i in enumerate(n.input):
+            n.input[j] = ren.get(i, i)
+        for j, o in enumerate(n.output):
+            n.output[j] = ren.get(o, o)
+        if gen.search(n.name):
+            n.name = f"{gen.sub('', n.name)}__n{k}"
+    for v in g.value_info:
+        v.name = ren.get(v.name, v.name)
+    order = sorted(g.initializer, key=lambda i: int(ren[i.name].split("__")[1]) if i.name in ren else -1)
+    for i in order:
+        i.name = ren.get(i.name, i.name)
+    new = [type(order[0])() for _ in order] if order else []
+    for dst, src in zip(new, order):
+        dst.CopyFrom(src)
+    del g.initializer[:]
+    g.initializer.extend(new)
 
 
 def io_info(onnx_path: str):
