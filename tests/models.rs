@@ -19,8 +19,16 @@ fn committed_models_match_the_manifest() {
     for model in models {
         let file = Path::new("models").join(model["file"].as_str().unwrap());
         let bytes = std::fs::read(&file).unwrap();
-        assert_eq!(model["bytes"].as_u64().unwrap(), bytes.len() as u64, "{file:?} size");
-        assert_eq!(model["sha256"].as_str().unwrap(), sha256_hex(&bytes), "{file:?} sha256");
+        assert_eq!(
+            model["bytes"].as_u64().unwrap(),
+            bytes.len() as u64,
+            "{file:?} size"
+        );
+        assert_eq!(
+            model["sha256"].as_str().unwrap(),
+            sha256_hex(&bytes),
+            "{file:?} sha256"
+        );
         assert_eq!(model["source"]["package"], "mediapipe");
         assert_eq!(model["source"]["version"], "0.10.14");
         assert_eq!(model["licence"], "Apache-2.0");

@@ -31,7 +31,14 @@ fn read_jsonl(path: &Path) -> Vec<Value> {
 fn process_clip(mode: &str, extra: &[&str]) -> (Vec<Value>, Output, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("clip.poses.jsonl");
-    let mut args = vec!["process", CLIP, "-o", output.to_str().unwrap(), "--mode", mode];
+    let mut args = vec![
+        "process",
+        CLIP,
+        "-o",
+        output.to_str().unwrap(),
+        "--mode",
+        mode,
+    ];
     args.extend_from_slice(extra);
     let out = run(&args);
     assert!(out.status.success(), "posekit failed: {}", stderr(&out));
@@ -55,19 +62,31 @@ fn check_result(lines: &[Value]) -> usize {
     let mut with_person = 0;
     for (i, frame) in frames.iter().enumerate() {
         assert_eq!(frame["type"], "frame");
-        assert_eq!(frame["frame"].as_u64().unwrap(), i as u64, "frames in order");
+        assert_eq!(
+            frame["frame"].as_u64().unwrap(),
+            i as u64,
+            "frames in order"
+        );
         let persons = frame["persons"].as_array().unwrap();
         with_person += usize::from(!persons.is_empty());
         for person in persons {
             check_person(person, width, height);
         }
     }
-    assert_eq!(summary["frames_with_person"].as_u64().unwrap(), with_person as u64);
+    assert_eq!(
+        summary["frames_with_person"].as_u64().unwrap(),
+        with_person as u64
+    );
     with_person
 }
 
 fn check_person(person: &Value, width: f64, height: f64) {
-    let b: Vec<f64> = person["bbox"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let b: Vec<f64> = person["bbox"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     assert!(b[0] < b[2] && b[1] < b[3], "box {b:?}");
     let keypoints = person["keypoints"].as_array().unwrap();
     assert_eq!(keypoints.len(), 33);
@@ -81,7 +100,10 @@ fn check_person(person: &Value, width: f64, height: f64) {
         assert!(x > -margin && x < width + margin && y > -margin && y < height + margin);
         assert!(x >= b[0] - 1e-3 && x <= b[2] + 1e-3 && y >= b[1] - 1e-3 && y <= b[3] + 1e-3);
         for p in [k[3].as_f64().unwrap(), k[4].as_f64().unwrap()] {
-            assert!((0.0..=1.0).contains(&p), "visibility and presence are probabilities");
+            assert!(
+                (0.0..=1.0).contains(&p),
+                "visibility and presence are probabilities"
+            );
         }
     }
 }
@@ -92,7 +114,10 @@ fn video_mode_finds_people_in_most_frames_of_a_real_clip() {
     let frames = lines.len() - 2;
     let with_person = check_result(&lines);
     assert!(frames >= 30, "clip has {frames} frames");
-    assert!(with_person * 10 >= frames * 9, "a person in {with_person} of {frames} frames");
+    assert!(
+        with_person * 10 >= frames * 9,
+        "a person in {with_person} of {frames} frames"
+    );
 }
 
 #[test]
@@ -119,7 +144,10 @@ fn json_flag_prints_the_summary_on_stdout() {
     let value: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
     assert_eq!(value["summary"]["type"], "summary");
     assert!(value["summary"]["frames"].as_u64().unwrap() > 0);
-    assert!(value["output"].as_str().unwrap().ends_with("clip.poses.jsonl"));
+    assert!(value["output"]
+        .as_str()
+        .unwrap()
+        .ends_with("clip.poses.jsonl"));
 }
 
 #[test]
@@ -150,7 +178,10 @@ fn a_text_file_is_not_a_video() {
     let fake = dir.path().join("fake.mp4");
     std::fs::write(&fake, "this is not a video\n").unwrap();
     assert_fails_with(&["process", fake.to_str().unwrap()], "fake.mp4");
-    assert!(!dir.path().join("fake.poses.jsonl").exists(), "no result for a failed run");
+    assert!(
+        !dir.path().join("fake.poses.jsonl").exists(),
+        "no result for a failed run"
+    );
 }
 
 #[test]
@@ -160,7 +191,12 @@ fn a_truncated_video_keeps_the_frames_before_the_cut() {
     let bytes = std::fs::read(CLIP).unwrap();
     std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
     let output = dir.path().join("cut.poses.jsonl");
-    let out = run(&["process", cut.to_str().unwrap(), "-o", output.to_str().unwrap()]);
+    let out = run(&[
+        "process",
+        cut.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let lines = read_jsonl(&output);
     let frames = lines.last().unwrap()["frames"].as_u64().unwrap();
@@ -187,7 +223,12 @@ fn a_users_file_is_never_replaced() {
 #[test]
 fn the_landmark_model_is_rejected_as_a_detector() {
     assert_fails_with(
-        &["process", CLIP, "--detector", "models/pose_landmark_full.onnx"],
+        &[
+            "process",
+            CLIP,
+            "--detector",
+            "models/pose_landmark_full.onnx",
+        ],
         "pose_landmark_full.onnx",
     );
 }
@@ -195,7 +236,12 @@ fn the_landmark_model_is_rejected_as_a_detector() {
 #[test]
 fn a_missing_runtime_says_how_to_get_one() {
     assert_fails_with(
-        &["process", CLIP, "--ort-lib", "/nonexistent/libonnxruntime.so"],
+        &[
+            "process",
+            CLIP,
+            "--ort-lib",
+            "/nonexistent/libonnxruntime.so",
+        ],
         "ONNX Runtime was not found",
     );
 }
@@ -211,24 +257,40 @@ fn ctrl_c_keeps_a_partial_result() {
     let dir = tempfile::tempdir().unwrap();
     let output: PathBuf = dir.path().join("clip.poses.jsonl");
     let child = posekit()
-        .args(["process", clip.to_str().unwrap(), "-o", output.to_str().unwrap()])
+        .args([
+            "process",
+            clip.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ])
         .args(["--workers", "1", "--mode", "image"])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     // Wait until the run has written its first frames, then interrupt it.
-    let temp = dir.path().join(format!(".clip.poses.jsonl.tmp-{}", child.id()));
+    let temp = dir
+        .path()
+        .join(format!(".clip.poses.jsonl.tmp-{}", child.id()));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while std::fs::read_to_string(&temp).map_or(0, |t| t.lines().count()) < 3 {
-        assert!(std::time::Instant::now() < deadline, "run never started writing");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "run never started writing"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     let partial = dir.path().join("clip.poses.partial.jsonl");
     let lines = read_jsonl(&partial);
     assert_eq!(lines.last().unwrap()["interrupted"], true);
-    assert!(!output.exists(), "an interrupted run must not look complete");
+    assert!(
+        !output.exists(),
+        "an interrupted run must not look complete"
+    );
 }

@@ -1,20 +1,438 @@
-//! PLACEHOLDER (being written)
+//! The overlay video writer: RGB frames in, H.264 (or MPEG-4) out, tagged with the colour
+//! matrix its YUV was made with so that players show the colours posekit drew.
+//!
+//! Like the JSON Lines writer, it writes to a hidden temporary file beside the target and
+//! renames it into place in `finish`, so a crash never leaves a half-written file under
+//! the name the user asked for.
+
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+use ff::format::Pixel;
+use ff::software::scaling;
+use ff::{codec, color, encoder, format, frame, Dictionary, Packet, Rational};
+use ffmpeg_next as ff;
+
+use super::source::convert::{set_colorspace, Matrix};
+use super::source::init_ffmpeg;
 use crate::image::RgbImage;
-use std::path::Path;
+
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("x")]
-    X,
+    #[error("could not create the overlay video {path}: {reason}; check that the folder exists and is writable")]
+    Create { path: String, reason: String },
+    #[error("no encoder for the overlay video {path}: {reason}; use an .mp4 or .mkv name, or an FFmpeg with libx264")]
+    NoEncoder { path: String, reason: String },
+    #[error("overlay frame for {path} is {got_w}×{got_h}, but the video was created {want_w}×{want_h}; this is a posekit bug, please report it")]
+    FrameSize {
+        path: String,
+        got_w: u32,
+        got_h: u32,
+        want_w: u32,
+        want_h: u32,
+    },
+    #[error("writing the overlay video {path} failed: {reason}; check free disk space")]
+    Write { path: String, reason: String },
 }
-pub struct Renderer;
+
+/// Encoders in order of preference; the first one the container accepts is used.
+/// libvpx-vp9 is there for `.webm`, which takes neither of the others.
+const ENCODERS: [&str; 3] = ["libx264", "mpeg4", "libvpx-vp9"];
+
+/// An SwsContext wrapper that may move to the writer thread.
+struct Scaler(scaling::Context);
+
+// SAFETY: an SwsContext has no thread-local state, and only the Renderer's owner uses it.
+unsafe impl Send for Scaler {}
+
+pub struct Renderer {
+    output: format::context::Output,
+    encoder: encoder::video::Encoder,
+    scaler: Scaler,
+    rgb: frame::Video,
+    yuv: frame::Video,
+    width: u32,
+    height: u32,
+    encoder_tb: Rational,
+    stream_tb: Rational,
+    next_pts: i64,
+    temp: PathBuf,
+    target: PathBuf,
+    finished: bool,
+}
+
 impl Renderer {
-    pub fn create(_p: &Path, _w: u32, _h: u32, _f: f64) -> Result<Renderer, RenderError> {
-        todo!()
+    /// Creates `path` for `width`×`height` at `fps`: H.264 via libx264 when available
+    /// (yuv420p, crf 20, preset veryfast), else MPEG-4; container from the extension, mp4
+    /// when it names none FFmpeg knows.
+    ///
+    /// yuv420p needs even sizes, so an odd width or height is padded by one pixel on the
+    /// right or bottom, repeating the last column or row (no visible border, and nothing
+    /// of the picture is cropped): a 1768×993 input gives a 1768×994 video.
+    pub fn create(path: &Path, width: u32, height: u32, fps: f64) -> Result<Renderer, RenderError> {
+        init_ffmpeg();
+        let shown = path.display().to_string();
+        let create_err = |reason: String| RenderError::Create {
+            path: shown.clone(),
+            reason,
+        };
+        if width == 0 || height == 0 || !(fps.is_finite() && fps > 0.0) {
+            return Err(create_err(format!(
+                "invalid size {width}×{height} or rate {fps} fps"
+            )));
+        }
+        let temp = temp_path(path);
+        let known = CString::new(temp.to_string_lossy().as_bytes())
+            // SAFETY: av_guess_format only reads the NUL-terminated name; it returns a
+            // pointer to a static muxer description or null.
+            .map(|name| unsafe {
+                !ff::ffi::av_guess_format(std::ptr::null(), name.as_ptr(), std::ptr::null())
+                    .is_null()
+            })
+            .unwrap_or(false);
+        let mut output = if known {
+            format::output(&temp)
+        } else {
+            format::output_as(&temp, "mp4")
+        }
+        .map_err(|e| create_err(e.to_string()))?;
+        // From here on the temporary file exists; Drop removes it if anything fails.
+        let (w, h) = (width + width % 2, height + height % 2);
+        let matrix = if h > 576 {
+            Matrix::Bt709
+        } else {
+            Matrix::Bt601
+        };
+        let rate = Rational::from(fps).reduce();
+        let global_header = output
+            .format()
+            .flags()
+            .contains(format::Flags::GLOBAL_HEADER);
+
+        let no_encoder = |reason: String| RenderError::NoEncoder {
+            path: shown.clone(),
+            reason,
+        };
+        let codec = ENCODERS
+            .iter()
+            .filter_map(|name| encoder::find_by_name(name))
+            // SAFETY: both pointers are valid: the muxer of an open context, a codec id.
+            .find(|c| unsafe {
+                ff::ffi::avformat_query_codec((*output.as_ptr()).oformat, c.id().into(), 0) == 1
+            })
+            .ok_or_else(|| {
+                no_encoder(format!(
+                    "the {} container takes none of {ENCODERS:?}",
+                    output.format().name()
+                ))
+            })?;
+        let mut enc = codec::context::Context::new_with_codec(codec)
+            .encoder()
+            .video()
+            .map_err(|e| no_encoder(e.to_string()))?;
+        enc.set_width(w);
+        enc.set_height(h);
+        enc.set_format(Pixel::YUV420P);
+        enc.set_frame_rate(Some(rate));
+        enc.set_time_base(rate.invert());
+        enc.set_aspect_ratio(Rational(1, 1));
+        enc.set_color_range(color::Range::MPEG);
+        let (space, primaries, trc) = match matrix {
+            Matrix::Bt709 => (
+                color::Space::BT709,
+                color::Primaries::BT709,
+                color::TransferCharacteristic::BT709,
+            ),
+            _ => (
+                color::Space::SMPTE170M,
+                color::Primaries::SMPTE170M,
+                color::TransferCharacteristic::SMPTE170M,
+            ),
+        };
+        enc.set_colorspace(space);
+        enc.set_color_primaries(primaries);
+        enc.set_color_transfer_characteristic(trc);
+        let mut flags = codec::Flags::empty();
+        if global_header {
+            flags |= codec::Flags::GLOBAL_HEADER;
+        }
+        let mut options = Dictionary::new();
+        match codec.name() {
+            "libx264" => {
+                options.set("preset", "veryfast");
+                options.set("crf", "20");
+            }
+            "libvpx-vp9" => {
+                options.set("deadline", "realtime");
+                options.set("cpu-used", "8");
+                options.set("crf", "30");
+                options.set("row-mt", "1");
+                enc.set_bit_rate(0);
+            }
+            _ => {
+                // MPEG-4 has no crf; a fixed quantiser of 3 looks close to crf 20.
+                flags |= codec::Flags::QSCALE;
+                enc.set_global_quality(3 * ff::ffi::FF_QP2LAMBDA);
+            }
+        }
+        enc.set_flags(flags);
+        let encoder = enc
+            .open_with(options)
+            .map_err(|e| no_encoder(format!("{}: {e}", codec.name())))?;
+        let mut stream = output
+            .add_stream(codec)
+            .map_err(|e| create_err(e.to_string()))?;
+        stream.set_parameters(&encoder);
+        stream.set_time_base(rate.invert());
+        stream.set_avg_frame_rate(rate);
+        output
+            .write_header()
+            .map_err(|e| create_err(e.to_string()))?;
+        // The muxer may pick its own time base while writing the header.
+        let stream_tb = output.stream(0).map_or(rate.invert(), |s| s.time_base());
+
+        let flags = scaling::Flags::BILINEAR
+            | scaling::Flags::ACCURATE_RND
+            | scaling::Flags::FULL_CHR_H_INP;
+        let mut scaler = scaling::Context::get(Pixel::RGB24, w, h, Pixel::YUV420P, w, h, flags)
+            .map_err(|e| create_err(format!("colour converter: {e}")))?;
+        set_colorspace(&mut scaler, matrix, true, false);
+        Ok(Renderer {
+            output,
+            encoder,
+            scaler: Scaler(scaler),
+            rgb: frame::Video::new(Pixel::RGB24, w, h),
+            yuv: frame::Video::new(Pixel::YUV420P, w, h),
+            width,
+            height,
+            encoder_tb: rate.invert(),
+            stream_tb,
+            next_pts: 0,
+            temp,
+            target: path.to_path_buf(),
+            finished: false,
+        })
     }
-    pub fn write(&mut self, _i: &RgbImage) -> Result<(), RenderError> {
-        todo!()
+
+    /// Appends one frame; frames are shown in the order written, one per 1/fps.
+    pub fn write(&mut self, image: &RgbImage) -> Result<(), RenderError> {
+        if (image.width, image.height) != (self.width, self.height) {
+            return Err(RenderError::FrameSize {
+                path: self.target.display().to_string(),
+                got_w: image.width,
+                got_h: image.height,
+                want_w: self.width,
+                want_h: self.height,
+            });
+        }
+        pad_into(image, &mut self.rgb);
+        self.scaler
+            .0
+            .run(&self.rgb, &mut self.yuv)
+            .map_err(|e| self.write_err(e))?;
+        self.yuv.set_pts(Some(self.next_pts));
+        self.next_pts += 1;
+        self.encoder
+            .send_frame(&self.yuv)
+            .map_err(|e| self.write_err(e))?;
+        self.write_packets()
     }
-    pub fn finish(self) -> Result<(), RenderError> {
-        todo!()
+
+    /// Flushes the encoder, writes the trailer and moves the file to its final name.
+    pub fn finish(mut self) -> Result<(), RenderError> {
+        self.encoder.send_eof().map_err(|e| self.write_err(e))?;
+        self.write_packets()?;
+        self.output.write_trailer().map_err(|e| self.write_err(e))?;
+        std::fs::rename(&self.temp, &self.target).map_err(|e| self.write_err(e))?;
+        self.finished = true;
+        Ok(())
+    }
+
+    fn write_packets(&mut self) -> Result<(), RenderError> {
+        let mut packet = Packet::empty();
+        loop {
+            match self.encoder.receive_packet(&mut packet) {
+                Ok(()) => {
+                    packet.set_stream(0);
+                    packet.rescale_ts(self.encoder_tb, self.stream_tb);
+                    packet
+                        .write_interleaved(&mut self.output)
+                        .map_err(|e| self.write_err(e))?;
+                }
+                Err(ff::Error::Eof)
+                | Err(ff::Error::Other {
+                    errno: ff::error::EAGAIN,
+                }) => return Ok(()),
+                Err(e) => return Err(self.write_err(e)),
+            }
+        }
+    }
+
+    fn write_err(&self, e: impl std::fmt::Display) -> RenderError {
+        RenderError::Write {
+            path: self.target.display().to_string(),
+            reason: e.to_string(),
+        }
+    }
+}
+
+impl Drop for Renderer {
+    /// A renderer dropped without `finish` (an error mid-run) leaves no temporary behind.
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// `dir/.name.tmp-PID.ext`: hidden, in the same folder so the rename is atomic, and
+/// ending in the target's extension so FFmpeg picks the same container.
+fn temp_path(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map_or("render".into(), |n| n.to_string_lossy());
+    let ext = target
+        .extension()
+        .map_or(String::new(), |e| format!(".{}", e.to_string_lossy()));
+    target.with_file_name(format!(".{name}.tmp-{}{ext}", std::process::id()))
+}
+
+/// Copies packed RGB into the (even-sized, row-padded) frame, repeating the last column
+/// and row into the padding.
+fn pad_into(image: &RgbImage, dst: &mut frame::Video) {
+    let (w, h) = (image.width as usize, image.height as usize);
+    let (dw, dh) = (dst.width() as usize, dst.height() as usize);
+    let stride = dst.stride(0);
+    let data = dst.data_mut(0);
+    for y in 0..dh {
+        let src = &image.data[y.min(h - 1) * w * 3..][..w * 3];
+        let row = &mut data[y * stride..][..dw * 3];
+        row[..w * 3].copy_from_slice(src);
+        for x in w..dw {
+            row[x * 3..x * 3 + 3].copy_from_slice(&src[(w - 1) * 3..]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::source::{SourceEvent, VideoSource};
+
+    /// Quadrants of red, green, blue and a skin tone, shifted a little per frame.
+    fn synthetic(w: u32, h: u32, i: u32) -> RgbImage {
+        let colours = [[220, 30, 30], [30, 200, 40], [40, 50, 210], [200, 150, 120]];
+        let mut img = RgbImage::new(w, h);
+        for y in 0..h {
+            for x in 0..w {
+                let q = usize::from((x + i) * 2 >= w) + 2 * usize::from(y * 2 >= h);
+                let o = ((y * w + x) * 3) as usize;
+                img.data[o..o + 3].copy_from_slice(&colours[q]);
+            }
+        }
+        img
+    }
+
+    fn round_trip(name: &str, w: u32, h: u32) -> (VideoSource, Vec<RgbImage>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        let mut r = Renderer::create(&path, w, h, 25.0).unwrap();
+        for i in 0..10 {
+            r.write(&synthetic(w, h, i)).unwrap();
+        }
+        r.finish().unwrap();
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "only the video, no temporary file");
+        let mut src = VideoSource::open(&path).unwrap();
+        let mut frames = Vec::new();
+        while let Some(ev) = src.next_event() {
+            if let SourceEvent::Frame(f) = ev.unwrap() {
+                frames.push(f.image);
+            }
+        }
+        (src, frames)
+    }
+
+    fn assert_colours_survive(frames: &[RgbImage], w: u32, h: u32) {
+        for (i, img) in frames.iter().enumerate() {
+            let want = synthetic(w, h, i as u32);
+            // Sample well inside each quadrant, away from compression ringing at the edges.
+            for (x, y) in [
+                (w / 4 + 6, h / 4),
+                (w * 3 / 4 - 6, h / 4),
+                (w / 4 + 6, h * 3 / 4),
+                (w * 3 / 4 - 6, h * 3 / 4),
+            ] {
+                let (got, exp) = (img.pixel(x, y), want.pixel(x, y));
+                let err = (0..3).map(|c| got[c].abs_diff(exp[c])).max().unwrap();
+                assert!(err <= 12, "frame {i} at ({x}, {y}): {got:?} vs {exp:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn hd_frames_survive_a_round_trip_tagged_bt709() {
+        let (src, frames) = round_trip("overlay.mp4", 1280, 720);
+        assert_eq!(frames.len(), 10);
+        assert_eq!((src.info().width, src.info().height), (1280, 720));
+        assert_eq!(
+            (src.info().codec.as_str(), src.info().color_matrix.as_str()),
+            ("h264", "bt709")
+        );
+        assert!((src.info().fps - 25.0).abs() < 1e-6);
+        assert_colours_survive(&frames, 1280, 720);
+    }
+
+    #[test]
+    fn odd_sizes_are_padded_by_one_pixel() {
+        let (src, frames) = round_trip("odd.mkv", 161, 121);
+        assert_eq!((src.info().width, src.info().height), (162, 122));
+        assert_eq!(src.info().color_matrix, "bt601");
+        assert_eq!(frames.len(), 10);
+        let cropped: Vec<RgbImage> = frames.iter().map(|f| crop(f, 161, 121)).collect();
+        assert_colours_survive(&cropped, 161, 121);
+    }
+
+    #[test]
+    fn webm_and_unknown_extensions_still_get_a_video() {
+        let (src, frames) = round_trip("overlay.webm", 96, 64);
+        assert_eq!((src.info().codec.as_str(), frames.len()), ("vp9", 10));
+        let (src, frames) = round_trip("overlay.posekit", 96, 64);
+        assert_eq!((src.info().codec.as_str(), frames.len()), ("h264", 10));
+    }
+
+    #[test]
+    fn source_and_renderer_can_move_to_their_threads() {
+        fn assert_send<T: Send>() {}
+        assert_send::<VideoSource>();
+        assert_send::<Renderer>();
+    }
+
+    #[test]
+    fn bad_paths_and_sizes_give_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no/such/folder/out.mp4");
+        let err = Renderer::create(&path, 64, 64, 30.0).err().unwrap();
+        assert!(matches!(err, RenderError::Create { .. }), "{err}");
+        assert!(err.to_string().contains("no/such/folder/out.mp4"), "{err}");
+        let path = dir.path().join("out.mp4");
+        let mut r = Renderer::create(&path, 64, 64, 30.0).unwrap();
+        let err = r.write(&RgbImage::new(32, 32)).unwrap_err();
+        assert!(matches!(err, RenderError::FrameSize { .. }), "{err}");
+        drop(r);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "temporary removed"
+        );
+    }
+
+    fn crop(img: &RgbImage, w: u32, h: u32) -> RgbImage {
+        let mut out = RgbImage::new(w, h);
+        for y in 0..h as usize {
+            let src = &img.data[y * img.width as usize * 3..][..w as usize * 3];
+            out.data[y * w as usize * 3..][..w as usize * 3].copy_from_slice(src);
+        }
+        out
     }
 }

@@ -1,0 +1,358 @@
+//! Video mode: MediaPipe's detect-then-track loop (`pose_landmark_cpu.pbtxt`) for several
+//! people. Each track carries the ROI for the next frame, built from this frame's two
+//! auxiliary landmarks after the one-euro filter MediaPipe always applies to them
+//! (`pose_landmark_filtering.pbtxt`, `pose_landmarks_to_roi.pbtxt`).
+//!
+//! MediaPipe tracks one person and runs its detector only when it has no ROI from the
+//! previous frame. Here the detector also runs again on the frame where a track was lost
+//! (so the person is found again at once; MediaPipe waits a frame) and every
+//! `detect_every` frames while fewer than `max_people` are tracked (to find newcomers).
+
+use super::config::{
+    AUX_BETA, AUX_DEFAULT_FREQUENCY, AUX_DERIVATE_CUTOFF, AUX_MIN_CUTOFF, SAME_PERSON_IOU,
+    SIMULATED_FRAME_US,
+};
+use super::filter::PointsFilter;
+use super::landmarks::RoiLandmarks;
+use super::roi::{alignment_rect, box_iou, roi_from_points, NormRect};
+use super::{roi_from_detection, BlazePose};
+use crate::engine::EngineError;
+use crate::image::RgbImage;
+use crate::pose::Person;
+
+/// Which timestamps feed the auxiliary-landmark filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// Frame n (from 1) at n × 33333 µs, as MediaPipe's Python `Pose.process` stamps
+    /// frames whatever the video's rate: the setting that reproduces it.
+    Simulated30Fps,
+    /// The `t_seconds` passed to [`Tracker::track`], to the microsecond.
+    Given,
+}
+
+/// One tracked person: where to look next frame and the filter state behind it.
+struct Track {
+    roi: NormRect,
+    aux_filter: PointsFilter,
+}
+
+impl Track {
+    fn new() -> Self {
+        let filter = PointsFilter::new(
+            2,
+            AUX_DEFAULT_FREQUENCY,
+            AUX_MIN_CUTOFF,
+            AUX_BETA,
+            AUX_DERIVATE_CUTOFF,
+        );
+        let zero = NormRect {
+            x_center: 0.0,
+            y_center: 0.0,
+            width: 0.0,
+            height: 0.0,
+            rotation: 0.0,
+        };
+        Self {
+            roi: zero,
+            aux_filter: filter,
+        }
+    }
+
+    /// Smooths this frame's auxiliary landmarks (in pixels, speeds scaled by the object
+    /// size from the unsmoothed points) and builds the next frame's ROI from them.
+    fn advance(&mut self, found: &RoiLandmarks, time_ns: i64, width: u32, height: u32) {
+        let (w, h) = (width as f32, height as f32);
+        let [a0, a1] = found.aux;
+        let raw = alignment_rect([a0[0], a0[1]], [a1[0], a1[1]], width, height);
+        let object_scale = (raw.width * w + raw.height * h) / 2.0;
+        let mut points = found.aux.map(|a| [a[0] * w, a[1] * h, a[2] * w]);
+        self.aux_filter.apply(time_ns, object_scale, &mut points);
+        let [p0, p1] = points.map(|p| [p[0] / w, p[1] / h]);
+        self.roi = roi_from_points(p0, p1, width, height);
+    }
+}
+
+/// Video mode over several people.
+pub struct Tracker {
+    max_people: usize,
+    detect_every: u32,
+    clock: Clock,
+    redetect_on_loss: bool,
+    tracks: Vec<Track>,
+    frames_since_detection: u32,
+    frame_count: i64,
+}
+
+impl Tracker {
+    /// Tracks up to `max_people`; `detect_every` 0 never looks for newcomers while people
+    /// are tracked. Uses [`Clock::Simulated30Fps`] and re-detects when a track is lost.
+    pub fn new(max_people: usize, detect_every: u32) -> Self {
+        Self {
+            max_people,
+            detect_every,
+            clock: Clock::Simulated30Fps,
+            redetect_on_loss: true,
+            tracks: Vec::new(),
+            frames_since_detection: 0,
+            frame_count: 0,
+        }
+    }
+
+    /// Chooses the filter's timestamps.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// `false` waits for the next frame to detect a lost person, exactly as MediaPipe.
+    pub fn with_redetect_on_loss(mut self, redetect: bool) -> Self {
+        self.redetect_on_loss = redetect;
+        self
+    }
+
+    /// How many people are tracked into the next frame.
+    pub fn num_tracks(&self) -> usize {
+        self.tracks.len()
+    }
+
+    /// The ROIs the next frame will be read from, one per track (for drawing and debugging).
+    pub fn next_rois(&self) -> Vec<NormRect> {
+        self.tracks.iter().map(|t| t.roi).collect()
+    }
+
+    /// One frame: follow the tracks, detect when needed, return this frame's persons.
+    pub fn track(
+        &mut self,
+        model: &mut BlazePose,
+        image: &RgbImage,
+        t_seconds: f64,
+    ) -> Result<Vec<Person>, EngineError> {
+        self.frame_count += 1;
+        self.frames_since_detection = self.frames_since_detection.saturating_add(1);
+        let time_ns = self.time_ns(t_seconds);
+        let had_tracks = !self.tracks.is_empty();
+        let mut found = Vec::new();
+        let lost = self.follow_tracks(model, image, time_ns, &mut found)?;
+        let periodic = self.detect_every > 0 && self.frames_since_detection >= self.detect_every;
+        let wanted = !had_tracks || (lost && self.redetect_on_loss) || periodic;
+        if wanted && self.tracks.len() < self.max_people {
+            self.frames_since_detection = 0;
+            self.add_detections(model, image, time_ns, &mut found)?;
+        }
+        Ok(found
+            .iter()
+            .map(|r| r.to_person(image.width, image.height))
+            .collect())
+    }
+
+    fn time_ns(&self, t_seconds: f64) -> i64 {
+        let micros = match self.clock {
+            Clock::Simulated30Fps => self.frame_count * SIMULATED_FRAME_US,
+            Clock::Given => (t_seconds * 1e6).round() as i64,
+        };
+        micros * 1000
+    }
+
+    /// Runs the landmark model on every track's ROI; drops tracks whose pose is gone
+    /// (returns whether any was) and tracks that landed on a person already found.
+    fn follow_tracks(
+        &mut self,
+        model: &mut BlazePose,
+        image: &RgbImage,
+        time_ns: i64,
+        found: &mut Vec<RoiLandmarks>,
+    ) -> Result<bool, EngineError> {
+        let mut lost = false;
+        let mut kept = Vec::new();
+        for mut track in std::mem::take(&mut self.tracks) {
+            match model.landmarks_in_roi(image, &track.roi)? {
+                None => lost = true,
+                Some(r) if same_person_as_any(&r, found, image) => {}
+                Some(r) => {
+                    track.advance(&r, time_ns, image.width, image.height);
+                    found.push(r);
+                    kept.push(track);
+                }
+            }
+        }
+        self.tracks = kept;
+        Ok(lost)
+    }
+
+    /// Starts tracks from this frame's detections, best first, skipping detections whose
+    /// ROI overlaps a tracked person's (before running the landmark model on them) and
+    /// results that land on a person already found.
+    fn add_detections(
+        &mut self,
+        model: &mut BlazePose,
+        image: &RgbImage,
+        time_ns: i64,
+        found: &mut Vec<RoiLandmarks>,
+    ) -> Result<(), EngineError> {
+        for det in model.detect(image)? {
+            if self.tracks.len() >= self.max_people {
+                break;
+            }
+            let roi = roi_from_detection(&det, image);
+            let bbox = roi.bounding_box(image.width, image.height);
+            let taken = self.tracks.iter().any(|t| {
+                box_iou(bbox, t.roi.bounding_box(image.width, image.height)) > SAME_PERSON_IOU
+            });
+            if taken {
+                continue;
+            }
+            let Some(r) = model.landmarks_in_roi(image, &roi)? else {
+                continue;
+            };
+            if same_person_as_any(&r, found, image) {
+                continue;
+            }
+            let mut track = Track::new();
+            track.advance(&r, time_ns, image.width, image.height);
+            found.push(r);
+            self.tracks.push(track);
+        }
+        Ok(())
+    }
+}
+
+fn same_person_as_any(r: &RoiLandmarks, others: &[RoiLandmarks], image: &RgbImage) -> bool {
+    let b = r.to_person(image.width, image.height).bbox;
+    others
+        .iter()
+        .any(|o| box_iou(b, o.to_person(image.width, image.height).bbox) > SAME_PERSON_IOU)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{FakeDetector, FakeLandmarks};
+    use super::*;
+    use std::sync::atomic::Ordering::SeqCst;
+
+    struct Rig {
+        model: BlazePose,
+        det: FakeDetector,
+        lm: FakeLandmarks,
+        image: RgbImage,
+    }
+
+    fn rig(hips: &[(f32, f32)]) -> Rig {
+        let det = FakeDetector::people(hips);
+        let lm = FakeLandmarks::upright(0.9);
+        let model = BlazePose::new(Box::new(det.clone()), Box::new(lm.clone())).unwrap();
+        Rig {
+            model,
+            det,
+            lm,
+            image: RgbImage::new(640, 480),
+        }
+    }
+
+    impl Rig {
+        fn frame(&mut self, tracker: &mut Tracker) -> Vec<Person> {
+            tracker.track(&mut self.model, &self.image, 0.0).unwrap()
+        }
+        fn det_calls(&self) -> usize {
+            self.det.calls.load(SeqCst)
+        }
+    }
+
+    #[test]
+    fn detects_first_then_tracks_without_the_detector() {
+        let mut r = rig(&[(0.3, 0.5), (0.7, 0.5)]);
+        let mut t = Tracker::new(2, 0);
+        assert_eq!(r.frame(&mut t).len(), 2);
+        assert_eq!((r.det_calls(), t.num_tracks()), (1, 2));
+        for _ in 0..5 {
+            let people = r.frame(&mut t);
+            assert_eq!(people.len(), 2);
+            // The fake keeps people where they are: the track stays on them.
+            assert!((people[0].keypoints[0][0] - 0.3 * 640.0).abs() < 1.0);
+        }
+        assert_eq!(r.det_calls(), 1);
+        assert_eq!(r.lm.calls.load(SeqCst), 12);
+    }
+
+    #[test]
+    fn lost_tracks_are_dropped_and_redetected_on_the_same_frame() {
+        let mut r = rig(&[(0.5, 0.5)]);
+        let mut t = Tracker::new(1, 0);
+        r.frame(&mut t);
+        *r.lm.presence.lock().unwrap() = 0.3;
+        assert!(r.frame(&mut t).is_empty());
+        assert_eq!(
+            (r.det_calls(), t.num_tracks()),
+            (2, 0),
+            "lost → detector on the same frame"
+        );
+        *r.lm.presence.lock().unwrap() = 0.9;
+        assert_eq!(r.frame(&mut t).len(), 1);
+        assert_eq!(
+            r.det_calls(),
+            3,
+            "no tracks at the start of the frame → detect"
+        );
+    }
+
+    #[test]
+    fn mediapipe_mode_waits_a_frame_after_a_loss() {
+        let mut r = rig(&[(0.5, 0.5)]);
+        let mut t = Tracker::new(1, 0).with_redetect_on_loss(false);
+        r.frame(&mut t);
+        *r.lm.presence.lock().unwrap() = 0.3;
+        r.frame(&mut t);
+        assert_eq!(r.det_calls(), 1);
+        *r.lm.presence.lock().unwrap() = 0.9;
+        assert_eq!(r.frame(&mut t).len(), 1);
+        assert_eq!(r.det_calls(), 2);
+    }
+
+    #[test]
+    fn periodic_detection_adds_newcomers_but_not_tracked_people() {
+        let mut r = rig(&[(0.3, 0.5)]);
+        let mut t = Tracker::new(3, 3);
+        r.frame(&mut t); // frame 1: detect
+        r.det.people.lock().unwrap().push((0.7, 0.5));
+        assert_eq!(r.frame(&mut t).len(), 1); // frame 2
+        assert_eq!(r.frame(&mut t).len(), 1); // frame 3
+        assert_eq!(r.det_calls(), 1);
+        let lm_before = r.lm.calls.load(SeqCst);
+        assert_eq!(
+            r.frame(&mut t).len(),
+            2,
+            "frame 4: periodic detection finds the newcomer"
+        );
+        assert_eq!(r.det_calls(), 2);
+        // One call for the track, one for the newcomer; the tracked person's detection is
+        // recognised by its ROI and costs no landmark run.
+        assert_eq!(r.lm.calls.load(SeqCst) - lm_before, 2);
+        assert_eq!(t.num_tracks(), 2);
+    }
+
+    #[test]
+    fn full_trackers_do_not_run_the_detector() {
+        let mut r = rig(&[(0.3, 0.5)]);
+        let mut t = Tracker::new(1, 1);
+        for _ in 0..4 {
+            r.frame(&mut t);
+        }
+        assert_eq!(r.det_calls(), 1);
+    }
+
+    #[test]
+    fn duplicate_detections_make_one_track() {
+        let mut r = rig(&[(0.5, 0.5), (0.503, 0.5)]);
+        let mut t = Tracker::new(5, 0);
+        assert_eq!(r.frame(&mut t).len(), 1);
+        assert_eq!(t.num_tracks(), 1);
+    }
+
+    #[test]
+    fn simulated_clock_ignores_given_time() {
+        let mut t = Tracker::new(1, 0);
+        t.frame_count = 2;
+        assert_eq!(t.time_ns(123.0), 66_666_000);
+        let t = Tracker::new(1, 0).with_clock(Clock::Given);
+        assert_eq!(t.time_ns(0.5), 500_000_000);
+    }
+}
