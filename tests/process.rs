@@ -184,6 +184,34 @@ fn a_text_file_is_not_a_video() {
     );
 }
 
+/// One second of 8 kHz mono silence: a valid media file with no video stream.
+fn silent_wav() -> Vec<u8> {
+    let samples = 8000u32;
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + samples * 2).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&8000u32.to_le_bytes());
+    wav.extend_from_slice(&16000u32.to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(samples * 2).to_le_bytes());
+    wav.resize(wav.len() + samples as usize * 2, 0);
+    wav
+}
+
+#[test]
+fn a_file_without_a_video_stream_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let audio = dir.path().join("speech.wav");
+    std::fs::write(&audio, silent_wav()).unwrap();
+    assert_fails_with(&["process", audio.to_str().unwrap()], "no video stream");
+}
+
 #[test]
 fn a_truncated_video_keeps_the_frames_before_the_cut() {
     let dir = tempfile::tempdir().unwrap();
@@ -263,14 +291,15 @@ fn ctrl_c_keeps_a_partial_result() {
             "-o",
             output.to_str().unwrap(),
         ])
-        .args(["--workers", "1", "--mode", "image"])
+        .args(["--workers", "1", "--mode", "image", "--render"])
+        .arg(dir.path().join("overlay.mp4"))
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     // Wait until the run has written its first frames, then interrupt it.
     let temp = dir
         .path()
-        .join(format!(".clip.poses.jsonl.tmp-{}", child.id()));
+        .join(format!(".clip.poses.jsonl.tmp-{}.jsonl", child.id()));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while std::fs::read_to_string(&temp).map_or(0, |t| t.lines().count()) < 3 {
         assert!(

@@ -11,7 +11,8 @@ use anyhow::{bail, Context, Result};
 use crate::cli::{ModeArg, ProcessArgs};
 use crate::engine::{Engine, ModelSource, RuntimeSearch};
 use crate::models::builtin;
-use crate::pipeline::jsonl::{default_output, is_posekit_result};
+use crate::pipeline::jsonl::is_posekit_result;
+use crate::pipeline::paths::default_output;
 use crate::pipeline::{process_video, Mode, Outcome, ProcessOptions};
 
 /// How the command ended, for the exit code.
@@ -153,7 +154,7 @@ fn report(outcome: &Outcome, options: &ProcessOptions, json: bool) -> Result<()>
         let value = serde_json::json!({
             "video": outcome.info.path,
             "output": outcome.output,
-            "render": options.render,
+            "render": outcome.render,
             "summary": s,
         });
         writeln!(out, "{}", serde_json::to_string(&value)?)?;
@@ -179,7 +180,7 @@ fn report(outcome: &Outcome, options: &ProcessOptions, json: bool) -> Result<()>
         state,
     );
     writeln!(out, "{}", outcome.output.display())?;
-    if let Some(render) = &options.render {
+    if let Some(render) = &outcome.render {
         writeln!(out, "{}", render.display())?;
     }
     Ok(())

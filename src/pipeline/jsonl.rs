@@ -9,10 +9,8 @@
 //!    landmarks in metres;
 //! 3. a [`Summary`] (`"type": "summary"`): counts and timing.
 //!
-//! The writer writes to a hidden temporary file beside the target, flushes after every
-//! frame so that a crash keeps finished work, and renames it into place only when the
-//! run completes. An interrupted run is renamed to a `.partial.jsonl` name instead, so a
-//! partial result can never be mistaken for a complete one.
+//! The writer flushes after every frame so that a crash keeps finished work, and follows
+//! the temporary-then-rename rule of [`super::paths`].
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -20,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::paths::{partial_path, temp_path};
 use crate::pose::Person;
 
 /// First line: what produced this file and from what.
@@ -203,37 +202,6 @@ impl Drop for JsonlWriter {
     }
 }
 
-/// `dir/.name.tmp-PID`: hidden, in the same folder so the final rename is atomic.
-fn temp_path(target: &Path) -> PathBuf {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "poses.jsonl".into());
-    target.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
-}
-
-/// `x.poses.jsonl` → `x.poses.partial.jsonl`.
-pub fn partial_path(target: &Path) -> PathBuf {
-    let stem = target
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext = target
-        .extension()
-        .map(|e| e.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "jsonl".into());
-    target.with_file_name(format!("{stem}.partial.{ext}"))
-}
-
-/// `dir/clip.mp4` → `dir/clip.poses.jsonl`.
-pub fn default_output(video: &Path) -> PathBuf {
-    let stem = video
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "video".into());
-    video.with_file_name(format!("{stem}.poses.jsonl"))
-}
-
 /// True when `path` starts with a posekit header, i.e. is a result posekit can
 /// regenerate and may replace; any other existing file is the user's and is kept.
 pub fn is_posekit_result(path: &Path) -> bool {
@@ -256,13 +224,6 @@ pub fn is_posekit_result(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_and_partial_names() {
-        let out = default_output(Path::new("/v/clip.mp4"));
-        assert_eq!(out, Path::new("/v/clip.poses.jsonl"));
-        assert_eq!(partial_path(&out), Path::new("/v/clip.poses.partial.jsonl"));
-    }
 
     #[test]
     fn finished_file_replaces_nothing_until_finish() {

@@ -5,6 +5,7 @@
 
 pub mod jsonl;
 pub mod overlay;
+pub mod paths;
 pub mod progress;
 pub mod render;
 pub mod reorder;

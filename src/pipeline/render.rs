@@ -13,6 +13,7 @@ use ff::software::scaling;
 use ff::{codec, color, encoder, format, frame, Dictionary, Packet, Rational};
 use ffmpeg_next as ff;
 
+use super::paths::{partial_path, temp_path};
 use super::source::convert::{set_colorspace, Matrix};
 use super::source::init_ffmpeg;
 use crate::image::RgbImage;
@@ -238,14 +239,20 @@ impl Renderer {
         self.write_packets()
     }
 
-    /// Flushes the encoder, writes the trailer and moves the file to its final name.
-    pub fn finish(mut self) -> Result<(), RenderError> {
+    /// Flushes the encoder, writes the trailer and moves the file to its final name, or
+    /// to the `.partial` name when the run was interrupted; returns where it went.
+    pub fn finish(mut self, interrupted: bool) -> Result<PathBuf, RenderError> {
         self.encoder.send_eof().map_err(|e| self.write_err(e))?;
         self.write_packets()?;
         self.output.write_trailer().map_err(|e| self.write_err(e))?;
-        std::fs::rename(&self.temp, &self.target).map_err(|e| self.write_err(e))?;
+        let dest = if interrupted {
+            partial_path(&self.target)
+        } else {
+            self.target.clone()
+        };
+        std::fs::rename(&self.temp, &dest).map_err(|e| self.write_err(e))?;
         self.finished = true;
-        Ok(())
+        Ok(dest)
     }
 
     fn write_packets(&mut self) -> Result<(), RenderError> {
@@ -283,18 +290,6 @@ impl Drop for Renderer {
             let _ = std::fs::remove_file(&self.temp);
         }
     }
-}
-
-/// `dir/.name.tmp-PID.ext`: hidden, in the same folder so the rename is atomic, and
-/// ending in the target's extension so FFmpeg picks the same container.
-fn temp_path(target: &Path) -> PathBuf {
-    let name = target
-        .file_name()
-        .map_or("render".into(), |n| n.to_string_lossy());
-    let ext = target
-        .extension()
-        .map_or(String::new(), |e| format!(".{}", e.to_string_lossy()));
-    target.with_file_name(format!(".{name}.tmp-{}{ext}", std::process::id()))
 }
 
 /// Copies packed RGB into the (even-sized, row-padded) frame, repeating the last column
@@ -340,7 +335,7 @@ mod tests {
         for i in 0..10 {
             r.write(&synthetic(w, h, i)).unwrap();
         }
-        r.finish().unwrap();
+        r.finish(false).unwrap();
         let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 1, "only the video, no temporary file");
         let mut src = VideoSource::open(&path).unwrap();

@@ -77,6 +77,8 @@ pub struct Outcome {
     pub summary: Summary,
     /// The JSON Lines file actually written (the partial name when interrupted).
     pub output: PathBuf,
+    /// The overlay video actually written, if one was asked for.
+    pub render: Option<PathBuf>,
     pub info: VideoInfo,
 }
 
@@ -174,13 +176,15 @@ pub fn process_video(
         0.0
     };
     writer.line(&summary)?;
-    if let Some(renderer) = renderer {
-        renderer.finish()?;
-    }
+    let render = match renderer {
+        Some(renderer) => Some(renderer.finish(summary.interrupted)?),
+        None => None,
+    };
     let output = writer.finish(summary.interrupted)?;
     Ok(Outcome {
         summary,
         output,
+        render,
         info,
     })
 }
