@@ -25,7 +25,7 @@ use super::reorder::Reorder;
 use super::source::{Frame, SourceEvent, VideoInfo, VideoSource};
 use crate::engine::{Engine, EngineError, Inference, ModelSource};
 use crate::image::RgbImage;
-use crate::models::blazepose::{BlazePose, Tracker};
+use crate::models::blazepose::{BlazePose, Clock, Tracker};
 use crate::pose::Person;
 
 /// Frames queued per worker ahead of it. Two keeps a worker from waiting on the decoder
@@ -322,7 +322,10 @@ fn spawn_workers<'scope>(
         pool.spawn(move |_| {
             let mut worker = Worker {
                 model,
-                tracker: (mode == Mode::Video).then(|| Tracker::new(max_people, detect_every)),
+                // Real timestamps, not MediaPipe's fixed 30 fps clock: a worker sees every
+                // N-th frame, and the tracking filter must know how far apart they are.
+                tracker: (mode == Mode::Video)
+                    .then(|| Tracker::new(max_people, detect_every).with_clock(Clock::Given)),
                 max_people,
                 keep_images,
             };
