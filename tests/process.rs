@@ -139,6 +139,17 @@ fn results_do_not_depend_on_the_worker_count_in_image_mode() {
 }
 
 #[test]
+fn video_mode_with_several_workers_is_repeatable() {
+    // Workers hand tracks over through frame t-1 exactly, never "whatever is newest",
+    // so thread timing cannot change the result.
+    let (a, _, _d1) = process_clip("video", &["--workers", "2"]);
+    let (b, _, _d2) = process_clip("video", &["--workers", "2"]);
+    for (x, y) in a[1..a.len() - 1].iter().zip(&b[1..b.len() - 1]) {
+        assert_eq!(x["persons"], y["persons"], "frame {}", x["frame"]);
+    }
+}
+
+#[test]
 fn json_flag_prints_the_summary_on_stdout() {
     let (_, out, _dir) = process_clip("video", &["--json", "--max-people", "1"]);
     let value: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");

@@ -127,6 +127,34 @@ pub struct Summary {
     pub fps: f64,
     /// True when Ctrl-C stopped the run early.
     pub interrupted: bool,
+    /// Seconds spent in each stage, summed over frames (and so over threads).
+    pub stages: Stages,
+}
+
+/// Seconds per pipeline stage. Stages run on different threads at once, so their sum
+/// exceeds the wall-clock time when the work is parallel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Stages {
+    /// Decoding and colour conversion (the decoder thread).
+    pub decode_s: f64,
+    /// The person detector, pre- and post-processing included (workers).
+    pub detect_s: f64,
+    /// The landmark model, crop and decoding included (workers).
+    pub landmarks_s: f64,
+    /// Writing JSON Lines (the writer).
+    pub write_s: f64,
+    /// Drawing and encoding the overlay video (the writer).
+    pub render_s: f64,
+}
+
+impl Stages {
+    pub fn add(&mut self, other: &Stages) {
+        self.decode_s += other.decode_s;
+        self.detect_s += other.detect_s;
+        self.landmarks_s += other.landmarks_s;
+        self.write_s += other.write_s;
+        self.render_s += other.render_s;
+    }
 }
 
 /// Writes a result file safely; see the module docs.

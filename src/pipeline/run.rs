@@ -17,7 +17,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use super::jsonl::{FrameRecord, Header, JsonlWriter, ModelRef, Settings, Summary};
+use super::handoff::Handoff;
+use super::jsonl::{FrameRecord, Header, JsonlWriter, ModelRef, Settings, Stages, Summary};
 use super::overlay::draw_persons;
 use super::progress::Progress;
 use super::render::Renderer;
@@ -69,6 +70,8 @@ pub struct ProcessOptions {
     pub render: Option<PathBuf>,
     /// Draw a progress bar (only when stderr is a terminal).
     pub progress: bool,
+    /// Stop after this many frames (`bench` measures on the first K).
+    pub max_frames: Option<u64>,
 }
 
 /// What a finished (or interrupted) run produced.
@@ -87,6 +90,8 @@ pub struct Outcome {
 struct Job {
     seq: u64,
     frame: Frame,
+    /// Seconds the decoder spent producing this frame (decode and colour conversion).
+    decode_s: f64,
 }
 
 /// A worker's answer for one job.
@@ -97,6 +102,8 @@ struct Done {
     persons: Vec<Person>,
     /// Kept only when rendering.
     image: Option<RgbImage>,
+    /// Seconds spent on this frame per stage, so far (decode, detect, landmarks).
+    stages: Stages,
 }
 
 /// What the workers and the decoder tell the writer.
@@ -144,12 +151,25 @@ pub fn process_video(
     };
     let keep_images = renderer.is_some();
     let stop = AtomicBool::new(false);
+    let handoff = Handoff::default();
     let (results_tx, results_rx) = sync_channel::<Message>(options.workers * 4);
     let progress = Progress::new(options.progress, info.frames);
     let written = std::thread::scope(|scope| {
         let queues = spawn_decoder(scope, source, options, cancel, &stop, &results_tx);
         pool.in_place_scope(|workers| {
-            spawn_workers(workers, queues, models, options, keep_images, &results_tx);
+            let shared = Shared {
+                handoff: &handoff,
+                stop: &stop,
+            };
+            spawn_workers(
+                workers,
+                queues,
+                models,
+                options,
+                keep_images,
+                shared,
+                &results_tx,
+            );
             drop(results_tx);
             let written = write_in_order(
                 &results_rx,
@@ -237,7 +257,7 @@ fn spawn_decoder<'scope>(
     stop: &'scope AtomicBool,
     results: &SyncSender<Message>,
 ) -> Queues {
-    let workers = options.workers;
+    let (workers, max_frames) = (options.workers, options.max_frames);
     let (senders, queues) = match options.mode {
         Mode::Image => {
             let (tx, rx) = sync_channel(QUEUE_DEPTH_PER_WORKER * workers);
@@ -254,7 +274,7 @@ fn spawn_decoder<'scope>(
     std::thread::Builder::new()
         .name("posekit-decoder".into())
         .spawn_scoped(scope, move || {
-            decode_loop(&mut source, &senders, cancel, stop, &results)
+            decode_loop(&mut source, &senders, max_frames, cancel, stop, &results)
         })
         .expect("spawning the decoder thread");
     queues
@@ -265,12 +285,17 @@ fn spawn_decoder<'scope>(
 fn decode_loop(
     source: &mut VideoSource,
     senders: &[SyncSender<Job>],
+    max_frames: Option<u64>,
     cancel: &AtomicBool,
     stop: &AtomicBool,
     results: &SyncSender<Message>,
 ) {
     let mut seq = 0u64;
     while !cancel.load(Ordering::SeqCst) && !stop.load(Ordering::SeqCst) {
+        if max_frames.is_some_and(|max| seq >= max) {
+            break;
+        }
+        let started = Instant::now();
         let event = match source.next_event() {
             None => break,
             Some(Ok(event)) => event,
@@ -282,7 +307,15 @@ fn decode_loop(
         match event {
             SourceEvent::Frame(frame) => {
                 let queue = &senders[(seq % senders.len() as u64) as usize];
-                if queue.send(Job { seq, frame }).is_err() {
+                let decode_s = started.elapsed().as_secs_f64();
+                if queue
+                    .send(Job {
+                        seq,
+                        frame,
+                        decode_s,
+                    })
+                    .is_err()
+                {
                     break;
                 }
                 seq += 1;
@@ -302,15 +335,24 @@ fn debug_skip(index: u64, reason: &str) {
     }
 }
 
+/// What every worker shares for the whole run.
+#[derive(Clone, Copy)]
+struct Shared<'a> {
+    handoff: &'a Handoff,
+    stop: &'a AtomicBool,
+}
+
 fn spawn_workers<'scope>(
     pool: &rayon::Scope<'scope>,
     queues: Queues,
     models: Vec<BlazePose>,
     options: &ProcessOptions,
     keep_images: bool,
+    shared: Shared<'scope>,
     results: &SyncSender<Message>,
 ) {
     let (mode, max_people, detect_every) = (options.mode, options.max_people, options.detect_every);
+    let workers = models.len();
     let per_worker: Vec<WorkerQueue> = match queues {
         Queues::PerWorker(rxs) => rxs.into_iter().map(WorkerQueue::Own).collect(),
         Queues::Shared(rx) => (0..models.len())
@@ -328,6 +370,8 @@ fn spawn_workers<'scope>(
                     .then(|| Tracker::new(max_people, detect_every).with_clock(Clock::Given)),
                 max_people,
                 keep_images,
+                handoff: (mode == Mode::Video && workers > 1).then_some(shared.handoff),
+                stop: shared.stop,
             };
             while let Some(job) = queue.next() {
                 let message = match worker.run(job) {
@@ -357,26 +401,51 @@ impl WorkerQueue {
 }
 
 /// One worker's models and, in video mode, its tracks.
-struct Worker {
+struct Worker<'a> {
     model: BlazePose,
     tracker: Option<Tracker>,
     max_people: usize,
     keep_images: bool,
+    /// Video mode with several workers: tracks handed between workers.
+    handoff: Option<&'a Handoff>,
+    stop: &'a AtomicBool,
 }
 
-impl Worker {
+impl Worker<'_> {
     fn run(&mut self, job: Job) -> Result<Done, EngineError> {
-        let Job { seq, frame } = job;
-        let persons = match &mut self.tracker {
-            Some(tracker) => tracker.track(&mut self.model, &frame.image, frame.t)?,
-            None => self.model.detect_persons(&frame.image, self.max_people)?,
+        let Job {
+            seq,
+            frame,
+            decode_s,
+        } = job;
+        let persons = match (&mut self.tracker, self.handoff) {
+            (Some(tracker), Some(handoff)) => {
+                let previous = || match seq.checked_sub(1) {
+                    Some(prev) => handoff.wait_for(prev, self.stop),
+                    None => Vec::new(),
+                };
+                let persons =
+                    tracker.track_or_adopt(&mut self.model, &frame.image, frame.t, previous);
+                // Publish even after a failure, so no neighbour waits for this frame.
+                handoff.publish(seq, tracker.next_rois());
+                persons?
+            }
+            (Some(tracker), None) => tracker.track(&mut self.model, &frame.image, frame.t)?,
+            (None, _) => self.model.detect_persons(&frame.image, self.max_people)?,
         };
+        let times = self.model.take_stage_times();
         Ok(Done {
             seq,
             index: frame.index,
             t: frame.t,
             persons,
             image: self.keep_images.then_some(frame.image),
+            stages: Stages {
+                decode_s,
+                detect_s: times.detect.as_secs_f64(),
+                landmarks_s: times.landmarks.as_secs_f64(),
+                ..Stages::default()
+            },
         })
     }
 }
@@ -418,13 +487,20 @@ fn write_one(
     renderer: Option<&mut Renderer>,
     summary: &mut Summary,
 ) -> Result<()> {
+    let started = Instant::now();
     writer.line(&FrameRecord::new(done.index, done.t, &done.persons))?;
-    summary.frames += 1;
-    summary.persons += done.persons.len() as u64;
-    summary.frames_with_person += u64::from(!done.persons.is_empty());
+    let written = Instant::now();
     if let (Some(renderer), Some(mut image)) = (renderer, done.image) {
         draw_persons(&mut image, &done.persons, RENDER_MIN_VISIBILITY);
         renderer.write(&image)?;
     }
+    summary.frames += 1;
+    summary.persons += done.persons.len() as u64;
+    summary.frames_with_person += u64::from(!done.persons.is_empty());
+    summary.stages.add(&Stages {
+        write_s: (written - started).as_secs_f64(),
+        render_s: written.elapsed().as_secs_f64(),
+        ..done.stages
+    });
     Ok(())
 }

@@ -19,6 +19,8 @@ pub mod tracker;
 
 pub use tracker::{Clock, Tracker};
 
+use std::time::{Duration, Instant};
+
 use ndarray::ArrayD;
 
 use crate::engine::{EngineError, Inference, ModelInfo, Outputs};
@@ -35,6 +37,15 @@ pub struct BlazePose {
     detector: Box<dyn Inference>,
     landmarks: Box<dyn Inference>,
     anchors: Vec<Anchor>,
+    times: StageTimes,
+}
+
+/// Time spent in each model, pre- and post-processing included, since the last
+/// [`BlazePose::take_stage_times`]; `bench` and the summary report it per stage.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StageTimes {
+    pub detect: Duration,
+    pub landmarks: Duration,
 }
 
 const HEATMAP_LEN: usize = HEATMAP_SIZE * HEATMAP_SIZE * NUM_MODEL_LANDMARKS;
@@ -71,6 +82,7 @@ impl BlazePose {
             detector,
             landmarks,
             anchors: anchors::pose_detector_anchors(),
+            times: StageTimes::default(),
         })
     }
 
@@ -100,8 +112,20 @@ impl BlazePose {
             .collect())
     }
 
+    /// Stage times accumulated since the last call, and a fresh start.
+    pub fn take_stage_times(&mut self) -> StageTimes {
+        std::mem::take(&mut self.times)
+    }
+
     /// The detector's detections in frame-normalised coordinates, best first.
     pub fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, EngineError> {
+        let started = Instant::now();
+        let detections = self.run_detector(image);
+        self.times.detect += started.elapsed();
+        detections
+    }
+
+    fn run_detector(&mut self, image: &RgbImage) -> Result<Vec<Detection>, EngineError> {
         let (input, padding) = detector::detector_input(image);
         let outputs = self.detector.run(input.view().into_dyn())?;
         let name = self.detector.info().name.clone();
@@ -123,6 +147,17 @@ impl BlazePose {
     /// The landmark model on `roi`; `None` when the pose presence is not above
     /// [`MIN_POSE_PRESENCE`] (MediaPipe then gates every landmark off).
     pub fn landmarks_in_roi(
+        &mut self,
+        image: &RgbImage,
+        roi: &NormRect,
+    ) -> Result<Option<RoiLandmarks>, EngineError> {
+        let started = Instant::now();
+        let result = self.run_landmarks(image, roi);
+        self.times.landmarks += started.elapsed();
+        result
+    }
+
+    fn run_landmarks(
         &mut self,
         image: &RgbImage,
         roi: &NormRect,

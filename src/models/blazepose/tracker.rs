@@ -145,6 +145,41 @@ impl Tracker {
             .collect())
     }
 
+    /// [`Tracker::track`], and when that finds nobody, a second chance: follow the ROIs
+    /// that `handed_over` returns (in the pipeline, those another worker built from the
+    /// previous frame). Tracking recovers people the detector misses, so a worker whose
+    /// own share of frames starts cold picks up the people its neighbour already follows.
+    pub fn track_or_adopt(
+        &mut self,
+        model: &mut BlazePose,
+        image: &RgbImage,
+        t_seconds: f64,
+        handed_over: impl FnOnce() -> Vec<NormRect>,
+    ) -> Result<Vec<Person>, EngineError> {
+        let persons = self.track(model, image, t_seconds)?;
+        if !persons.is_empty() {
+            return Ok(persons);
+        }
+        let time_ns = self.time_ns(t_seconds);
+        let mut found = Vec::new();
+        for roi in handed_over().into_iter().take(self.max_people) {
+            let Some(r) = model.landmarks_in_roi(image, &roi)? else {
+                continue;
+            };
+            if same_person_as_any(&r, &found, image) {
+                continue;
+            }
+            let mut track = Track::new();
+            track.advance(&r, time_ns, image.width, image.height);
+            found.push(r);
+            self.tracks.push(track);
+        }
+        Ok(found
+            .iter()
+            .map(|r| r.to_person(image.width, image.height))
+            .collect())
+    }
+
     fn time_ns(&self, t_seconds: f64) -> i64 {
         let micros = match self.clock {
             Clock::Simulated30Fps => self.frame_count * SIMULATED_FRAME_US,
@@ -255,6 +290,37 @@ mod tests {
         fn det_calls(&self) -> usize {
             self.det.calls.load(SeqCst)
         }
+    }
+
+    #[test]
+    fn a_tracker_that_finds_nobody_adopts_handed_over_rois() {
+        let mut r = rig(&[]);
+        let mut t = Tracker::new(2, 0);
+        let seen = r.frame(&mut t);
+        assert!(seen.is_empty(), "the detector finds nobody");
+        let mut helper = rig(&[(0.4, 0.5)]);
+        let mut other = Tracker::new(2, 0);
+        helper.frame(&mut other);
+        let rois = other.next_rois();
+        let people = t
+            .track_or_adopt(&mut r.model, &r.image, 0.0, || rois.clone())
+            .unwrap();
+        assert_eq!(people.len(), 1, "the handed-over ROI finds the person");
+        assert_eq!(
+            t.num_tracks(),
+            1,
+            "and the tracker follows them from now on"
+        );
+    }
+
+    #[test]
+    fn a_tracker_that_finds_people_ignores_handed_over_rois() {
+        let mut r = rig(&[(0.5, 0.5)]);
+        let mut t = Tracker::new(2, 0);
+        let people = t
+            .track_or_adopt(&mut r.model, &r.image, 0.0, || panic!("not consulted"))
+            .unwrap();
+        assert_eq!(people.len(), 1);
     }
 
     #[test]
