@@ -28,6 +28,80 @@ pub enum Command {
     ///   posekit process a.mp4 b.webm --mode image --json
     #[command(verbatim_doc_comment)]
     Process(ProcessArgs),
+
+    /// Measure throughput and speedup of worker layouts on this machine, and find the best.
+    ///
+    /// Runs the real `process` pipeline on the first K frames of a video for each layout
+    /// (workers × ONNX Runtime threads per worker), with warm-up and repeated runs, each
+    /// run in its own process so that its peak memory is its own. It also measures the
+    /// models alone on frames already in memory (the ceiling) and reports how close the
+    /// pipeline gets. Without VIDEO it uses the Sports2D demo clip that setup installs.
+    ///
+    /// Examples:
+    ///   posekit bench
+    ///   posekit bench clip.mp4 --frames 200 --layouts 1x1,2x1,1x2 --runs 5
+    ///   posekit bench --mode image --json --plot bench.svg --export-markdown bench.md
+    #[command(verbatim_doc_comment)]
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Video to measure on (default: the Sports2D demo clip from setup).
+    #[arg(value_name = "VIDEO")]
+    pub video: Option<PathBuf>,
+
+    /// Frames per run: the first K of the video.
+    #[arg(long, value_name = "K", default_value_t = 100)]
+    pub frames: u64,
+
+    /// Comma-separated layouts WORKERSxTHREADS, e.g. 1x1,2x1,1x2 (default: the sensible
+    /// ones for this machine's cores). The 1x1 baseline is always measured first.
+    #[arg(long, value_name = "LIST")]
+    pub layouts: Option<String>,
+
+    /// Measured runs per layout.
+    #[arg(long, value_name = "R", default_value_t = 3)]
+    pub runs: usize,
+
+    /// Unmeasured warm-up runs per layout.
+    #[arg(long, value_name = "W", default_value_t = 1)]
+    pub warmup: usize,
+
+    /// Pipeline mode to measure (see `posekit process --help`).
+    #[arg(long, value_enum, default_value_t = ModeArg::Video)]
+    pub mode: ModeArg,
+
+    /// Most people per frame, as in `process`.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub max_people: usize,
+
+    /// Video mode detector interval, as in `process`.
+    #[arg(long, value_name = "K", default_value_t = 30)]
+    pub detect_every: u32,
+
+    /// BlazePose detector ONNX file instead of the built-in one.
+    #[arg(long, value_name = "PATH")]
+    pub detector: Option<PathBuf>,
+
+    /// BlazePose landmark ONNX file instead of the built-in one.
+    #[arg(long, value_name = "PATH")]
+    pub landmarks: Option<PathBuf>,
+
+    /// Print the results as JSON on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write the results as a Markdown table (an existing file is kept as .bak).
+    #[arg(long, value_name = "PATH")]
+    pub export_markdown: Option<PathBuf>,
+
+    /// Also draw speedup and memory against threads as SVG (an existing file is kept as .bak).
+    #[arg(long, value_name = "PATH")]
+    pub plot: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +135,10 @@ pub struct ProcessArgs {
     /// track triggers the detector at once anyway).
     #[arg(long, value_name = "K", default_value_t = 30)]
     pub detect_every: u32,
+
+    /// Stop after the first K frames of each video.
+    #[arg(long, value_name = "K")]
+    pub max_frames: Option<u64>,
 
     /// Also write the video with skeletons and boxes drawn (H.264 when available).
     #[arg(long, value_name = "PATH")]

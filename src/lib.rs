@@ -3,10 +3,13 @@
 //!
 //! The binary (`main.rs`) is glue over this library; tests use the library directly.
 
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod engine;
+pub mod files;
 pub mod image;
 pub mod models;
 pub mod pipeline;
 pub mod pose;
+pub mod system;

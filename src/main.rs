@@ -13,6 +13,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Process(args) => commands::process::run(args),
+        Command::Bench(args) => commands::bench::run(args).map(|_| Ending::Complete),
     };
     match result {
         Ok(Ending::Complete) => ExitCode::SUCCESS,

@@ -91,7 +91,7 @@ fn options_for(args: &ProcessArgs, video: &Path) -> Result<ProcessOptions> {
         output,
         render: args.render.clone(),
         progress: !args.json,
-        max_frames: None,
+        max_frames: args.max_frames,
     })
 }
 

@@ -6,7 +6,7 @@
 
 mod locate;
 
-pub use locate::{candidate_paths, RuntimeSearch};
+pub use locate::{candidate_paths, data_dir, RuntimeSearch};
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

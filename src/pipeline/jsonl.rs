@@ -127,6 +127,8 @@ pub struct Summary {
     pub fps: f64,
     /// True when Ctrl-C stopped the run early.
     pub interrupted: bool,
+    /// The process's peak resident memory so far, in MiB (Linux; absent elsewhere).
+    pub peak_rss_mib: Option<f64>,
     /// Seconds spent in each stage, summed over frames (and so over threads).
     pub stages: Stages,
 }

@@ -26,8 +26,9 @@ use super::reorder::Reorder;
 use super::source::{Frame, SourceEvent, VideoInfo, VideoSource};
 use crate::engine::{Engine, EngineError, Inference, ModelSource};
 use crate::image::RgbImage;
-use crate::models::blazepose::{BlazePose, Clock, Tracker};
+use crate::models::blazepose::{mediapipe_time, BlazePose, Clock, Tracker};
 use crate::pose::Person;
+use crate::system::peak_memory::peak_rss_bytes;
 
 /// Frames queued per worker ahead of it. Two keeps a worker from waiting on the decoder
 /// while holding at most a few decoded frames (5 MB each at 1768×994) per worker.
@@ -195,6 +196,7 @@ pub fn process_video(
     } else {
         0.0
     };
+    summary.peak_rss_mib = peak_rss_bytes().map(|b| b as f64 / (1024.0 * 1024.0));
     writer.line(&summary)?;
     let render = match renderer {
         Some(renderer) => Some(renderer.finish(summary.interrupted)?),
@@ -364,8 +366,9 @@ fn spawn_workers<'scope>(
         pool.spawn(move |_| {
             let mut worker = Worker {
                 model,
-                // Real timestamps, not MediaPipe's fixed 30 fps clock: a worker sees every
-                // N-th frame, and the tracking filter must know how far apart they are.
+                // Frames are stamped in MediaPipe's time base by index (see
+                // `mediapipe_time`), so a worker that sees every N-th frame still tells
+                // its tracking filter how far apart they are.
                 tracker: (mode == Mode::Video)
                     .then(|| Tracker::new(max_people, detect_every).with_clock(Clock::Given)),
                 max_people,
@@ -418,19 +421,19 @@ impl Worker<'_> {
             frame,
             decode_s,
         } = job;
+        let t = mediapipe_time(frame.index);
         let persons = match (&mut self.tracker, self.handoff) {
             (Some(tracker), Some(handoff)) => {
                 let previous = || match seq.checked_sub(1) {
                     Some(prev) => handoff.wait_for(prev, self.stop),
                     None => Vec::new(),
                 };
-                let persons =
-                    tracker.track_or_adopt(&mut self.model, &frame.image, frame.t, previous);
+                let persons = tracker.track_or_adopt(&mut self.model, &frame.image, t, previous);
                 // Publish even after a failure, so no neighbour waits for this frame.
                 handoff.publish(seq, tracker.next_rois());
                 persons?
             }
-            (Some(tracker), None) => tracker.track(&mut self.model, &frame.image, frame.t)?,
+            (Some(tracker), None) => tracker.track(&mut self.model, &frame.image, t)?,
             (None, _) => self.model.detect_persons(&frame.image, self.max_people)?,
         };
         let times = self.model.take_stage_times();

@@ -72,6 +72,14 @@ impl Track {
     }
 }
 
+/// The timestamp MediaPipe's Python API gives frame `index` (from 0) of any video:
+/// `(index + 1) × 33,333 µs`, as if it were 30 fps. Feeding [`Clock::Given`] these times
+/// reproduces MediaPipe's tracking filter exactly with one worker, and keeps the spacing
+/// right when a worker sees only every N-th frame.
+pub fn mediapipe_time(index: u64) -> f64 {
+    ((index as i64 + 1) * SIMULATED_FRAME_US) as f64 / 1e6
+}
+
 /// Video mode over several people.
 pub struct Tracker {
     max_people: usize,
@@ -145,10 +153,13 @@ impl Tracker {
             .collect())
     }
 
-    /// [`Tracker::track`], and when that finds nobody, a second chance: follow the ROIs
-    /// that `handed_over` returns (in the pipeline, those another worker built from the
-    /// previous frame). Tracking recovers people the detector misses, so a worker whose
-    /// own share of frames starts cold picks up the people its neighbour already follows.
+    /// [`Tracker::track`], first taking over the regions `handed_over` returns (in the
+    /// pipeline: those another worker built from the previous frame) whenever this
+    /// tracker would otherwise look for people with the detector: when it follows nobody,
+    /// or when its periodic detection is due. Tracking keeps people the detector misses,
+    /// so a worker whose share of frames starts cold, or lost someone, picks up the people
+    /// its neighbour follows. `handed_over` is not called on other frames, so workers
+    /// wait on each other only then.
     pub fn track_or_adopt(
         &mut self,
         model: &mut BlazePose,
@@ -156,28 +167,32 @@ impl Tracker {
         t_seconds: f64,
         handed_over: impl FnOnce() -> Vec<NormRect>,
     ) -> Result<Vec<Person>, EngineError> {
-        let persons = self.track(model, image, t_seconds)?;
-        if !persons.is_empty() {
-            return Ok(persons);
+        let periodic_due =
+            self.detect_every > 0 && self.frames_since_detection + 1 >= self.detect_every;
+        if self.tracks.is_empty() || periodic_due {
+            self.adopt(handed_over(), image);
         }
-        let time_ns = self.time_ns(t_seconds);
-        let mut found = Vec::new();
-        for roi in handed_over().into_iter().take(self.max_people) {
-            let Some(r) = model.landmarks_in_roi(image, &roi)? else {
-                continue;
-            };
-            if same_person_as_any(&r, &found, image) {
-                continue;
+        self.track(model, image, t_seconds)
+    }
+
+    /// Starts tracks on `rois` that no existing track already covers, up to `max_people`.
+    fn adopt(&mut self, rois: Vec<NormRect>, image: &RgbImage) {
+        let (w, h) = (image.width, image.height);
+        for roi in rois {
+            if self.tracks.len() >= self.max_people {
+                break;
             }
-            let mut track = Track::new();
-            track.advance(&r, time_ns, image.width, image.height);
-            found.push(r);
-            self.tracks.push(track);
+            let bbox = roi.bounding_box(w, h);
+            let covered = self
+                .tracks
+                .iter()
+                .any(|t| box_iou(bbox, t.roi.bounding_box(w, h)) > SAME_PERSON_IOU);
+            if !covered {
+                let mut track = Track::new();
+                track.roi = roi;
+                self.tracks.push(track);
+            }
         }
-        Ok(found
-            .iter()
-            .map(|r| r.to_person(image.width, image.height))
-            .collect())
     }
 
     fn time_ns(&self, t_seconds: f64) -> i64 {
@@ -293,6 +308,20 @@ mod tests {
     }
 
     #[test]
+    fn mediapipe_time_matches_the_simulated_clock_to_the_microsecond() {
+        let mut simulated = Tracker::new(1, 0);
+        let given = Tracker::new(1, 0).with_clock(Clock::Given);
+        for index in [0u64, 1, 2, 29, 30, 12_345] {
+            simulated.frame_count = index as i64 + 1;
+            assert_eq!(
+                given.time_ns(mediapipe_time(index)),
+                simulated.time_ns(0.0),
+                "frame {index}"
+            );
+        }
+    }
+
+    #[test]
     fn a_tracker_that_finds_nobody_adopts_handed_over_rois() {
         let mut r = rig(&[]);
         let mut t = Tracker::new(2, 0);
@@ -314,13 +343,33 @@ mod tests {
     }
 
     #[test]
-    fn a_tracker_that_finds_people_ignores_handed_over_rois() {
+    fn a_tracker_that_follows_people_does_not_wait_for_handed_over_rois() {
         let mut r = rig(&[(0.5, 0.5)]);
         let mut t = Tracker::new(2, 0);
+        r.frame(&mut t);
         let people = t
             .track_or_adopt(&mut r.model, &r.image, 0.0, || panic!("not consulted"))
             .unwrap();
         assert_eq!(people.len(), 1);
+    }
+
+    #[test]
+    fn handed_over_rois_come_before_the_detector() {
+        let mut r = rig(&[(0.5, 0.5)]);
+        let mut other = Tracker::new(2, 0);
+        r.frame(&mut other);
+        let rois = other.next_rois();
+        let calls_before = r.det_calls();
+        let mut t = Tracker::new(2, 0);
+        let people = t
+            .track_or_adopt(&mut r.model, &r.image, 0.0, || rois.clone())
+            .unwrap();
+        assert_eq!(people.len(), 1);
+        assert_eq!(
+            r.det_calls(),
+            calls_before,
+            "the adopted track made detection unneeded"
+        );
     }
 
     #[test]

@@ -1,0 +1,199 @@
+//! The real [`Runner`]: the pipeline as a child `posekit process` (so each run's peak
+//! memory is its own), and the models alone in this process on frames decoded up front.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use super::layout::Layout;
+use super::{PipelineRun, Runner};
+use crate::engine::{Engine, ModelSource};
+use crate::image::RgbImage;
+use crate::models::blazepose::{mediapipe_time, BlazePose, Clock, Tracker};
+use crate::pipeline::jsonl::Stages;
+use crate::pipeline::source::{SourceEvent, VideoSource};
+use crate::pipeline::Mode;
+
+/// Frames kept in memory for the models-only ceiling; they are cycled through to make up
+/// the benchmark's frame count. 32 HD frames are about 170 MB.
+const CEILING_FRAMES: u64 = 32;
+
+/// What every run shares.
+pub struct RunSettings {
+    pub video: PathBuf,
+    pub frames: u64,
+    pub mode: Mode,
+    pub max_people: usize,
+    pub detect_every: u32,
+    pub detector: ModelSource,
+    pub landmarks: ModelSource,
+    /// Passed on to the child runs, so they load the same ONNX Runtime.
+    pub ort_lib: Option<PathBuf>,
+    /// Model files given by the user (not the built-in ones), passed on likewise.
+    pub model_args: Vec<(String, PathBuf)>,
+}
+
+pub struct RealRunner<'e> {
+    settings: RunSettings,
+    engine: &'e Engine,
+    exe: PathBuf,
+    scratch: tempfile::TempDir,
+    frames: Vec<RgbImage>,
+}
+
+impl<'e> RealRunner<'e> {
+    /// Decodes the first frames for the ceiling once, up front.
+    pub fn new(settings: RunSettings, engine: &'e Engine) -> Result<Self> {
+        let exe = std::env::current_exe().context("cannot find the posekit binary to run")?;
+        let frames = decode_first(&settings.video, settings.frames.min(CEILING_FRAMES))?;
+        Ok(RealRunner {
+            settings,
+            engine,
+            exe,
+            scratch: tempfile::tempdir().context("cannot create a scratch folder")?,
+            frames,
+        })
+    }
+
+    fn child_command(&self, layout: Layout) -> Command {
+        let s = &self.settings;
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg("process")
+            .arg(&s.video)
+            .arg("-o")
+            .arg(self.scratch.path().join("run.poses.jsonl"))
+            .args(["--overwrite", "--json", "--mode", s.mode.name()])
+            .args(["--max-frames", &s.frames.to_string()])
+            .args(["--workers", &layout.workers.to_string()])
+            .args([
+                "--threads-per-worker",
+                &layout.threads_per_worker.to_string(),
+            ])
+            .args(["--max-people", &s.max_people.to_string()])
+            .args(["--detect-every", &s.detect_every.to_string()]);
+        if let Some(lib) = &s.ort_lib {
+            cmd.arg("--ort-lib").arg(lib);
+        }
+        for (flag, path) in &s.model_args {
+            cmd.arg(flag).arg(path);
+        }
+        cmd
+    }
+}
+
+impl Runner for RealRunner<'_> {
+    fn pipeline(&mut self, layout: Layout) -> Result<PipelineRun> {
+        let output = self
+            .child_command(layout)
+            .output()
+            .context("could not run posekit process")?;
+        if !output.status.success() {
+            bail!(
+                "posekit process failed at layout {layout}: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        parse_summary(&output.stdout)
+    }
+
+    fn models_only(&mut self, layout: Layout) -> Result<f64> {
+        let s = &self.settings;
+        let mut models = (0..layout.workers)
+            .map(|_| {
+                let detector = self
+                    .engine
+                    .session(&s.detector, layout.threads_per_worker)?;
+                let landmarks = self
+                    .engine
+                    .session(&s.landmarks, layout.threads_per_worker)?;
+                Ok(BlazePose::new(Box::new(detector), Box::new(landmarks))?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let this: &Self = self;
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = models
+                .iter_mut()
+                .enumerate()
+                .map(|(w, model)| scope.spawn(move || this.worker_share(model, w, layout.workers)))
+                .collect();
+            handles
+                .into_iter()
+                .try_for_each(|h| h.join().expect("ceiling worker panicked"))
+        })?;
+        Ok(s.frames as f64 / started.elapsed().as_secs_f64())
+    }
+}
+
+impl RealRunner<'_> {
+    /// Worker `w` of `n` takes frames `w, w+n, …` as the pipeline does, cycling through
+    /// the frames in memory.
+    fn worker_share(&self, model: &mut BlazePose, w: usize, n: usize) -> Result<()> {
+        let s = &self.settings;
+        let mut tracker = (s.mode == Mode::Video)
+            .then(|| Tracker::new(s.max_people, s.detect_every).with_clock(Clock::Given));
+        for i in (w..s.frames as usize).step_by(n) {
+            let image = &self.frames[i % self.frames.len()];
+            match &mut tracker {
+                Some(t) => t.track(model, image, mediapipe_time(i as u64))?,
+                None => model.detect_persons(image, s.max_people)?,
+            };
+        }
+        Ok(())
+    }
+}
+
+/// The first `count` decodable frames of `video`.
+fn decode_first(video: &Path, count: u64) -> Result<Vec<RgbImage>> {
+    let mut source = VideoSource::open(video)?;
+    let mut frames = Vec::new();
+    while (frames.len() as u64) < count {
+        match source.next_event() {
+            Some(Ok(SourceEvent::Frame(frame))) => frames.push(frame.image),
+            Some(Ok(SourceEvent::Skipped { .. })) => {}
+            Some(Err(e)) => return Err(e.into()),
+            None => break,
+        }
+    }
+    if frames.is_empty() {
+        bail!("{} has no decodable frames to benchmark", video.display());
+    }
+    Ok(frames)
+}
+
+/// Reads the `--json` line `posekit process` prints.
+fn parse_summary(stdout: &[u8]) -> Result<PipelineRun> {
+    let value: serde_json::Value =
+        serde_json::from_slice(stdout).context("posekit process printed no JSON summary")?;
+    let s = &value["summary"];
+    let num = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+    let stages = &s["stages"];
+    Ok(PipelineRun {
+        frames: s["frames"].as_u64().unwrap_or(0),
+        fps: num(&s["fps"]),
+        peak_rss_mib: num(&s["peak_rss_mib"]),
+        stages: Stages {
+            decode_s: num(&stages["decode_s"]),
+            detect_s: num(&stages["detect_s"]),
+            landmarks_s: num(&stages["landmarks_s"]),
+            write_s: num(&stages["write_s"]),
+            render_s: num(&stages["render_s"]),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_process_summary() {
+        let line = br#"{"output":"x","render":null,"summary":{"frames":10,"fps":50.5,"peak_rss_mib":300.0,"stages":{"decode_s":0.1,"detect_s":0.2,"landmarks_s":0.3,"write_s":0.01,"render_s":0.0}},"video":"v"}"#;
+        let run = parse_summary(line).unwrap();
+        assert_eq!((run.frames, run.fps, run.peak_rss_mib), (10, 50.5, 300.0));
+        assert_eq!(run.stages.landmarks_s, 0.3);
+        assert!(parse_summary(b"oops").is_err());
+    }
+}

@@ -1,0 +1,152 @@
+//! `posekit bench`: typed options in, measurements through the bench module, the report
+//! out as a table, JSON, Markdown or SVG.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::bench::layout::{self, Layout};
+use crate::bench::report::{self, BenchReport};
+use crate::bench::runner::{RealRunner, RunSettings};
+use crate::bench::{best, measure, plot, Repeats};
+use crate::cli::{BenchArgs, ModeArg};
+use crate::engine::{data_dir, Engine, ModelSource, RuntimeSearch};
+use crate::files::write_keeping_backup;
+use crate::models::builtin;
+use crate::pipeline::Mode;
+
+pub fn run(args: &BenchArgs) -> Result<BenchReport> {
+    let video = choose_video(&args.video)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let layouts = match &args.layouts {
+        Some(list) => layout::parse_list(list)?,
+        None => layout::sensible_for(cores),
+    };
+    if args.frames == 0 || args.runs == 0 {
+        bail!("--frames and --runs must be at least 1");
+    }
+    let engine = Engine::load(&RuntimeSearch::from_environment(
+        args.runtime.ort_lib.clone(),
+    ))?;
+    let settings = run_settings(args, video.clone());
+    let mode = settings.mode;
+    let mut runner = RealRunner::new(settings, engine)?;
+    let repeats = Repeats {
+        warmup: args.warmup,
+        runs: args.runs,
+    };
+    let bar = progress_bar(
+        !args.json,
+        layouts.len() * (repeats.warmup + repeats.runs) * 2,
+    );
+    let results = measure(&mut runner, &layouts, repeats, |step| {
+        bar.set_message(step.to_string());
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    let results = results?;
+    let best = best(&results).map_or(Layout::BASELINE, |r| r.layout);
+    let report = BenchReport {
+        posekit: env!("CARGO_PKG_VERSION"),
+        video: video.display().to_string(),
+        frames: args.frames,
+        mode: mode.name(),
+        warmup: args.warmup,
+        runs: args.runs,
+        cores,
+        results,
+        best,
+    };
+    emit(&report, args)?;
+    Ok(report)
+}
+
+/// The user's video, or the demo clip setup installs; says which.
+fn choose_video(video: &Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(video) = video {
+        if !video.is_file() {
+            bail!("{}: no such file", video.display());
+        }
+        return Ok(video.clone());
+    }
+    let demo = data_dir()
+        .map(|d| d.join("demo/sports2d-demo.mp4"))
+        .filter(|p| p.is_file());
+    match demo {
+        Some(demo) => {
+            eprintln!("bench: no VIDEO given; using the Sports2D demo clip {}", demo.display());
+            Ok(demo)
+        }
+        None => bail!(
+            "no VIDEO given and the demo clip is not installed.\nFix: pass a video, or run `make setup` (scripts/setup.sh) in the posekit checkout"
+        ),
+    }
+}
+
+fn run_settings(args: &BenchArgs, video: PathBuf) -> RunSettings {
+    let mut model_args = Vec::new();
+    if let Some(path) = &args.detector {
+        model_args.push(("--detector".to_string(), path.clone()));
+    }
+    if let Some(path) = &args.landmarks {
+        model_args.push(("--landmarks".to_string(), path.clone()));
+    }
+    let source = |path: &Option<PathBuf>, builtin: ModelSource| {
+        path.clone().map(ModelSource::File).unwrap_or(builtin)
+    };
+    RunSettings {
+        video,
+        frames: args.frames,
+        mode: match args.mode {
+            ModeArg::Image => Mode::Image,
+            ModeArg::Video => Mode::Video,
+        },
+        max_people: args.max_people,
+        detect_every: args.detect_every,
+        detector: source(&args.detector, builtin::DETECTOR),
+        landmarks: source(&args.landmarks, builtin::LANDMARKS),
+        ort_lib: args.runtime.ort_lib.clone(),
+        model_args,
+    }
+}
+
+fn progress_bar(wanted: bool, steps: usize) -> ProgressBar {
+    let bar = ProgressBar::new(steps as u64);
+    if !(wanted && std::io::stderr().is_terminal()) {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} runs · {msg}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// The table or JSON on stdout, then the files asked for.
+fn emit(report: &BenchReport, args: &BenchArgs) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(report)?)?;
+    } else {
+        writeln!(out, "{}", report::table(report))?;
+    }
+    let exports = [
+        (&args.export_markdown, report::markdown(report)),
+        (&args.plot, plot::svg(report)),
+    ];
+    for (path, text) in exports {
+        if let Some(path) = path {
+            let backup = write_keeping_backup(path, text.as_bytes())
+                .with_context(|| format!("exporting to {}", path.display()))?;
+            if let Some(backup) = backup {
+                eprintln!(
+                    "bench: kept the previous {} as {}",
+                    path.display(),
+                    backup.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}

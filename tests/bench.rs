@@ -1,0 +1,78 @@
+//! `posekit bench` run as a user runs it, kept short: 2 frames, 1 run.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+const CLIP: &str = "tests/data/sports2d_clip.webm";
+
+fn posekit(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_posekit"))
+        .args(args)
+        .output()
+        .expect("posekit runs")
+}
+
+#[test]
+fn a_short_real_bench_gives_consistent_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("bench.svg");
+    let md = dir.path().join("bench.md");
+    let out = posekit(&[
+        "bench",
+        CLIP,
+        "--frames",
+        "2",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--layouts",
+        "2x1",
+        "--json",
+        "--plot",
+        svg.to_str().unwrap(),
+        "--export-markdown",
+        md.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "the 1x1 baseline is added before 2x1");
+    assert_eq!(results[0]["layout"]["workers"], 1);
+    assert_eq!(results[0]["speedup"].as_f64().unwrap(), 1.0);
+    for r in results {
+        assert_eq!(r["frames"], 2, "every run processed the frames asked for");
+        assert!(r["peak_rss_mib"].as_f64().unwrap() > 10.0);
+        assert!(r["fps"]["median"].as_f64().unwrap() > 0.0);
+        assert!(r["ceiling_fps"]["median"].as_f64().unwrap() > 0.0);
+        let shares = &r["stage_shares"];
+        let sum: f64 = ["decode", "detect", "landmarks", "write"]
+            .iter()
+            .map(|k| shares[k].as_f64().unwrap())
+            .sum();
+        assert!((sum - 1.0).abs() < 1e-6, "stage shares sum to 1, got {sum}");
+    }
+    assert!(report["best"]["workers"].as_u64().unwrap() >= 1);
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+    assert!(std::fs::read_to_string(&md).unwrap().contains("| 2x1"));
+}
+
+#[test]
+fn bad_layouts_are_rejected_clearly() {
+    for (layouts, needle) in [
+        ("0x1", "at least 1"),
+        ("two", "WORKERSxTHREADS"),
+        (",", "no layouts"),
+    ] {
+        let out = posekit(&["bench", CLIP, "--layouts", layouts]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{layouts}: {err}");
+        assert!(!err.contains("panicked"));
+    }
+}
