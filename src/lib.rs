@@ -5,8 +5,11 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
+pub mod doctor;
 pub mod engine;
 pub mod image;
 pub mod models;
 pub mod pipeline;
 pub mod pose;
+pub mod system;

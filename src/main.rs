@@ -13,16 +13,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Process(args) => commands::process::run(args),
+        Command::Doctor(args) => return commands::doctor::run(args).unwrap_or_else(report_error),
     };
     match result {
         Ok(Ending::Complete) => ExitCode::SUCCESS,
         Ok(Ending::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("posekit: error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => report_error(e),
     }
+}
+
+fn report_error(e: anyhow::Error) -> ExitCode {
+    if is_broken_pipe(&e) {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("posekit: error: {e:#}");
+    ExitCode::FAILURE
 }
 
 /// `posekit ... | head` closing stdout early is not a failure.

@@ -1,3 +1,4 @@
 //! One module per subcommand: typed options in, work done, a report out.
 
+pub mod doctor;
 pub mod process;
