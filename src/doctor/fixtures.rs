@@ -89,9 +89,8 @@ pub fn native() -> SystemFacts {
             mount: Some(Mount {
                 mount_point: "/".into(),
                 file_system: "ext4".into(),
-                total: 200 * GIB,
-                available: 120 * GIB,
             }),
+            space: Probe::Found((200 * GIB, 120 * GIB)),
         },
     }
 }
@@ -176,6 +175,6 @@ pub fn broken() -> SystemFacts {
         probe: "nvidia-smi --query-gpu".into(),
         reason: "NVIDIA-SMI has failed".into(),
     };
-    facts.disk.mount.as_mut().unwrap().available = 50 << 20;
+    facts.disk.space = Probe::Found((200 * GIB, 50 << 20));
     facts
 }

@@ -2,7 +2,7 @@
 
 use super::{size, Check, Status};
 use crate::system::wsl::Kind;
-use crate::system::{SystemFacts, WslConfigFile};
+use crate::system::{Probe, SystemFacts, WslConfigFile};
 
 /// Resident memory of `posekit process` with BlazePose, before any worker: measured at
 /// about 260 MB peak RSS with 1 worker and 350 MB with 2 workers on a 1768×994 video
@@ -210,40 +210,51 @@ pub fn cpu(facts: &SystemFacts) -> Check {
 
 pub fn disk(facts: &SystemFacts) -> Check {
     let d = &facts.disk;
-    let Some(mount) = &d.mount else {
-        return Check::new(
-            "disk",
-            Status::Warning,
-            format!("could not tell the free space for {}", d.path.display()),
-        )
-        .fix(format!("Check it yourself: `df -h {}`", d.path.display()));
+    let (total, available) = match &d.space {
+        Probe::Found(space) => *space,
+        Probe::TimedOut { probe, after } => {
+            return Check::new(
+                "disk",
+                Status::Warning,
+                format!("`{probe}` did not answer within {after:?}"),
+            )
+            .fix("The file system under this folder is stuck (a dead network or Windows mount?): work from a local folder")
+        }
+        Probe::Failed { probe, reason } => {
+            return Check::new("disk", Status::Warning, format!("`{probe}` failed: {reason}"))
+                .fix(format!("Check it yourself: `df -h {}`", d.path.display()))
+        }
+        Probe::Absent => return Check::new("disk", Status::Skipped, "free space not probed"),
     };
+    let (on, file_system) = d.mount.as_ref().map_or((String::new(), ""), |m| {
+        (
+            format!(" on {} ({})", m.mount_point.display(), m.file_system),
+            m.file_system.as_str(),
+        )
+    });
     let summary = format!(
-        "{} free of {} on {} ({}) for {}",
-        size(mount.available),
-        size(mount.total),
-        mount.mount_point.display(),
-        mount.file_system,
+        "{} free of {}{on} for {}",
+        size(available),
+        size(total),
         d.path.display()
     );
-    let status = if mount.available < DISK_FAIL_BYTES {
+    let status = if available < DISK_FAIL_BYTES {
         Status::Failure
-    } else if mount.available < DISK_WARN_BYTES {
+    } else if available < DISK_WARN_BYTES {
         Status::Warning
     } else {
         Status::Ok
     };
-    let mut check = Check::new("disk", status, summary).detail(
-        "outputs go beside each video (or where -o/--render say); this is the working directory",
-    );
+    let mut check = Check::new("disk", status, summary)
+        .detail("results go beside each video (or where -o/--render say); checked here: the working directory");
     if status != Status::Ok {
-        check = check.fix(format!(
-            "Free space on {} (an overlay video needs about as much as its source), or write results elsewhere with -o and --render",
-            mount.mount_point.display()
-        ));
+        return check.fix(
+            "Free some space (an overlay video needs about as much as its source), or write the results \
+             to another disk with -o and --render",
+        );
     }
-    let windows_drive = matches!(mount.file_system.as_str(), "9p" | "drvfs" | "v9fs");
-    if windows_drive && facts.platform.kind().0 != Kind::Native && status == Status::Ok {
+    let windows_drive = matches!(file_system, "9p" | "drvfs" | "v9fs");
+    if windows_drive && facts.platform.kind().0 != Kind::Native {
         check.status = Status::Warning;
         check = check.fix(
             "This folder is on a Windows drive, reached through WSL's slow 9P bridge: keep videos and \
@@ -257,7 +268,7 @@ pub fn disk(facts: &SystemFacts) -> Check {
 mod tests {
     use super::*;
     use crate::doctor::fixtures::{self, GIB};
-    use crate::system::{wslconfig, ConfiguredModel, Probe};
+    use crate::system::{wslconfig, ConfiguredModel};
 
     #[test]
     fn blazepose_fits_a_normal_machine() {
@@ -367,7 +378,12 @@ mod tests {
         mount.file_system = "9p".into();
         mount.mount_point = "/mnt/c".into();
         let check = disk(&facts);
+        assert!(check.summary.contains("on /mnt/c (9p)"));
         assert_eq!(check.status, Status::Warning);
         assert!(check.fix.unwrap().contains("9P"));
+        facts.disk.space = Probe::timed_out("statvfs /mnt/c", std::time::Duration::from_secs(3));
+        let check = disk(&facts);
+        assert_eq!(check.status, Status::Warning);
+        assert!(check.summary.contains("`statvfs /mnt/c` did not answer"));
     }
 }

@@ -78,7 +78,7 @@ pub fn gather(options: &GatherOptions) -> SystemFacts {
             config,
             gpu: gpu.join().expect("gpu probe"),
             service: service.join().expect("service probe"),
-            disk: resources::disk(&options.output_dir),
+            disk: resources::disk(&options.output_dir, timeout),
         }
     })
 }

@@ -1,8 +1,14 @@
-//! Memory, cores and disk space, through sysinfo.
+//! Memory and cores (through sysinfo) and free disk space (statvfs on the output folder).
 
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
 
-use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, System};
+use sysinfo::{CpuRefreshKind, MemoryRefreshKind, System};
+
+use super::Probe;
 
 /// RAM as the kernel reports it. Under WSL2 the "machine" is the utility VM, so `total`
 /// is already the WSL memory cap, not the Windows host's RAM.
@@ -25,21 +31,22 @@ pub struct CpuFacts {
 }
 
 /// Free space where outputs go.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiskFacts {
     /// The folder outputs go to (the working directory: results land beside the videos,
     /// and people run posekit where their videos are).
     pub path: PathBuf,
-    /// The mount holding it, its file system type, and space; `None` when not found.
+    /// The mount holding it and its file system type (`ext4`, `9p`, ...), from
+    /// `/proc/self/mounts`; `None` when not found.
     pub mount: Option<Mount>,
+    /// `(total, available)` bytes from statvfs, which can hang on a dead network mount.
+    pub space: Probe<(u64, u64)>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Mount {
     pub mount_point: PathBuf,
     pub file_system: String,
-    pub total: u64,
-    pub available: u64,
 }
 
 pub fn memory() -> MemoryFacts {
@@ -74,27 +81,76 @@ pub fn cpu() -> CpuFacts {
     }
 }
 
-pub fn disk(path: &Path) -> DiskFacts {
+pub fn disk(path: &Path, timeout: Duration) -> DiskFacts {
     let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    let mount = Disks::new_with_refreshed_list().ok().and_then(|disks| {
-        let mounts: Vec<Mount> = disks
-            .iter()
-            .map(|d| Mount {
-                mount_point: d.mount_point().to_path_buf(),
-                file_system: d.file_system().to_string_lossy().into_owned(),
-                total: d.total_space(),
-                available: d.available_space(),
-            })
-            .collect();
-        containing_mount(&path, mounts)
-    });
-    DiskFacts { path, mount }
+    let mount = std::fs::read_to_string("/proc/self/mounts")
+        .ok()
+        .and_then(|text| containing_mount(&path, parse_mounts(&text)));
+    DiskFacts {
+        space: space(&path, timeout),
+        path,
+        mount,
+    }
 }
 
-/// The mount with the longest mount point that holds `path`.
+/// statvfs on a helper thread, so a hung NFS or 9P mount costs `timeout`, not forever.
+/// The thread is left behind if it hangs; the process exits soon after anyway.
+fn space(path: &Path, timeout: Duration) -> Probe<(u64, u64)> {
+    let label = format!("statvfs {}", path.display());
+    let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) else {
+        return Probe::Failed {
+            probe: label,
+            reason: "the path holds a NUL byte".into(),
+        };
+    };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+        // SAFETY: a valid NUL-terminated path and a buffer of the right type.
+        let rc = unsafe { libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) };
+        let result = if rc == 0 {
+            // SAFETY: statvfs succeeded, so it filled the buffer.
+            let stat = unsafe { stat.assume_init() };
+            let unit = stat.f_frsize;
+            Ok((stat.f_blocks * unit, stat.f_bavail * unit))
+        } else {
+            Err(std::io::Error::last_os_error().to_string())
+        };
+        let _ = tx.send(result);
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(space)) => Probe::Found(space),
+        Ok(Err(reason)) => Probe::Failed {
+            probe: label,
+            reason,
+        },
+        Err(_) => Probe::timed_out(&label, timeout),
+    }
+}
+
+/// `/proc/self/mounts` lines: `device mount_point fstype options 0 0`, with spaces in
+/// mount points written as `\040`.
+pub fn parse_mounts(text: &str) -> Vec<Mount> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let _device = fields.next()?;
+            let mount_point = fields.next()?.replace("\\040", " ");
+            let file_system = fields.next()?.to_string();
+            Some(Mount {
+                mount_point: mount_point.into(),
+                file_system,
+            })
+        })
+        .collect()
+}
+
+/// The mount with the longest mount point that holds `path` (the last one mounted
+/// there wins, as it hides the others).
 fn containing_mount(path: &Path, mounts: Vec<Mount>) -> Option<Mount> {
     mounts
         .into_iter()
+        .rev()
         .filter(|m| path.starts_with(&m.mount_point))
         .max_by_key(|m| m.mount_point.as_os_str().len())
 }
@@ -117,6 +173,26 @@ mod tests {
             vec![mount("/"), mount("/mnt/c"), mount("/mnt/cd")],
         );
         assert_eq!(found.unwrap().mount_point, PathBuf::from("/mnt/c"));
+    }
+
+    #[test]
+    fn mounts_with_spaces_and_wsl_drives() {
+        let text = "/dev/sda1 / ext4 rw 0 0\nC:\\134 /mnt/c 9p rw 0 0\n/dev/sdb /media/my\\040disk ext4 rw 0 0\n";
+        let mounts = parse_mounts(text);
+        assert_eq!(mounts[1].file_system, "9p");
+        assert_eq!(mounts[2].mount_point, PathBuf::from("/media/my disk"));
+        let found = containing_mount(Path::new("/mnt/c/videos"), mounts).unwrap();
+        assert_eq!(found.file_system, "9p");
+    }
+
+    #[test]
+    fn free_space_of_this_folder() {
+        let facts = disk(Path::new("."), Duration::from_secs(5));
+        let Probe::Found((total, available)) = facts.space else {
+            panic!("{:?}", facts.space);
+        };
+        assert!(total > 0 && available <= total);
+        assert!(facts.mount.is_some());
     }
 
     #[test]
