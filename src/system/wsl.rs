@@ -194,15 +194,19 @@ fn windows_cwd() -> Option<&'static Path> {
 /// Asks `wsl.exe --version`, falling back to `wsl.exe -l -v` on the inbox WSL, which
 /// does not know `--version`.
 pub fn probe_version(timeout: Duration) -> Probe<WslVersion> {
-    let Some(exe) = wsl_exe() else {
-        return Probe::Failed {
+    match wsl_exe() {
+        Some(exe) => probe_version_with(&exe, timeout),
+        None => Probe::Failed {
             probe: "wsl.exe".into(),
             reason:
                 "wsl.exe is not reachable (Windows interop is off, or the C: drive is not mounted)"
                     .into(),
-        };
-    };
-    match run_with_timeout(&exe, &["--version"], windows_cwd(), timeout) {
+        },
+    }
+}
+
+fn probe_version_with(exe: &Path, timeout: Duration) -> Probe<WslVersion> {
+    match run_with_timeout(exe, &["--version"], windows_cwd(), timeout) {
         Run::TimedOut => return Probe::timed_out("wsl.exe --version", timeout),
         run => {
             if let Some(version) = run
@@ -213,7 +217,7 @@ pub fn probe_version(timeout: Duration) -> Probe<WslVersion> {
             }
         }
     }
-    match run_with_timeout(&exe, &["-l", "-v"], windows_cwd(), timeout) {
+    match run_with_timeout(exe, &["-l", "-v"], windows_cwd(), timeout) {
         Run::TimedOut => Probe::timed_out("wsl.exe -l -v", timeout),
         run => match run
             .success_stdout()
@@ -405,6 +409,56 @@ mod tests {
                     version: 1
                 },
             ]
+        );
+    }
+
+    /// A stand-in `wsl.exe`: a shell script answering from the fixtures.
+    fn fake_wsl(script: &str) -> (tempfile::TempDir, PathBuf) {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("wsl.exe");
+        std::fs::write(&exe, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (dir, exe)
+    }
+
+    fn fixture(name: &str) -> String {
+        format!("{}/tests/data/doctor/{name}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    #[test]
+    fn store_wsl_answers_version() {
+        let (_dir, exe) = fake_wsl(&format!("cat {}", fixture("wsl-version.utf16le-bom.txt")));
+        let Probe::Found(WslVersion::Store { wsl, .. }) =
+            probe_version_with(&exe, Duration::from_secs(5))
+        else {
+            panic!("store version");
+        };
+        assert_eq!(wsl, "2.3.26.0");
+    }
+
+    #[test]
+    fn inbox_wsl_falls_back_to_the_distro_list() {
+        let script = format!(
+            "if [ \"$1\" = --version ]; then cat {}; exit 255; fi\ncat {}",
+            fixture("wsl-version-inbox.utf16le.txt"),
+            fixture("wsl-list.utf16le.txt")
+        );
+        let (_dir, exe) = fake_wsl(&script);
+        let Probe::Found(WslVersion::Inbox { distros }) =
+            probe_version_with(&exe, Duration::from_secs(5))
+        else {
+            panic!("inbox fallback");
+        };
+        assert_eq!(distros.len(), 2);
+    }
+
+    #[test]
+    fn a_hanging_wsl_exe_times_out_naming_the_probe() {
+        let (_dir, exe) = fake_wsl("sleep 10");
+        assert_eq!(
+            probe_version_with(&exe, Duration::from_millis(200)),
+            Probe::timed_out("wsl.exe --version", Duration::from_millis(200))
         );
     }
 
