@@ -60,7 +60,7 @@ pub fn table(checks: &[Check]) -> String {
             Cell::new(finding),
         ]);
     }
-    let mut out = format!("{table}\n\n{}\n", summary_line(checks));
+    let mut out = format!("{}\n\n{}\n", trim_lines(&table), summary_line(checks));
     let problems: Vec<&Check> = checks
         .iter()
         .filter(|c| matches!(c.status, Status::Warning | Status::Failure))
@@ -104,7 +104,18 @@ pub fn list() -> String {
     for def in &CHECKS {
         table.add_row(vec![def.id, def.about]);
     }
-    format!("{table}\n")
+    format!("{}\n", trim_lines(&table))
+}
+
+/// comfy-table pads every line to the table's width; trailing blanks only get in the
+/// way of people copying the output and of tests comparing it.
+fn trim_lines(table: &Table) -> String {
+    table
+        .to_string()
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]

@@ -76,7 +76,16 @@ pub fn memory(facts: &SystemFacts) -> Check {
     } else {
         Status::Ok
     };
-    let mut check = Check::new("memory", status, summary);
+    let mut check = Check::new("memory", status, summary).detail(format!(
+        "estimate: {} base + {} per worker (BlazePose, measured){}",
+        size(BASE_BYTES),
+        size(PER_WORKER_BYTES),
+        if facts.models.configured.is_empty() {
+            ""
+        } else {
+            " + each configured model's file size"
+        }
+    ));
     if let Some(limit) = m.cgroup_limit {
         check = check.detail(format!("container (cgroup) memory limit: {}", size(limit)));
     }

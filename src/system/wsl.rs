@@ -57,6 +57,10 @@ pub fn classify(kernel: &str, signals: &Signals) -> (Kind, Vec<String>) {
         ));
         Kind::Wsl2
     } else {
+        evidence.push(format!(
+            "no sign of WSL: kernel {kernel:?} is not Microsoft's, and there is no WSL_INTEROP, \
+             /run/WSL, WSLInterop binfmt or wslinfo"
+        ));
         Kind::Native
     };
     if kind != Kind::Native {
@@ -345,10 +349,9 @@ mod tests {
 
     #[test]
     fn plain_linux_is_native() {
-        assert_eq!(
-            classify("6.1.0-31-cloud-amd64", &Signals::default()),
-            (Kind::Native, vec![])
-        );
+        let (kind, evidence) = classify("6.1.0-31-cloud-amd64", &Signals::default());
+        assert_eq!(kind, Kind::Native);
+        assert!(evidence[0].starts_with("no sign of WSL"));
     }
 
     fn utf16le(text: &str, bom: bool) -> Vec<u8> {
