@@ -43,6 +43,23 @@ pub enum Command {
     ///   posekit bench --mode image --json --plot bench.svg --export-markdown bench.md
     #[command(verbatim_doc_comment)]
     Bench(BenchArgs),
+
+    /// Check that this machine is ready for posekit, and say exactly what to fix.
+    ///
+    /// Looks at the platform (native Linux, WSL1 or WSL2), memory against what the models
+    /// and workers need, cores, ONNX Runtime, FFmpeg, the models, posekit.toml, the GPU,
+    /// the pose service's port and disk space. Every probe has a timeout.
+    ///
+    /// Exit status: 0 when no check failed (warnings alone do not fail), 1 when one or
+    /// more checks failed, 2 for a usage error such as an unknown --check id.
+    ///
+    /// Examples:
+    ///   posekit doctor
+    ///   posekit doctor --json
+    ///   posekit doctor --check memory
+    ///   posekit doctor --check service --port 8080
+    #[command(verbatim_doc_comment)]
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -166,6 +183,37 @@ pub struct ProcessArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Run only this check (see --list).
+    #[arg(long, value_name = "ID", value_parser = clap::builder::PossibleValuesParser::new(crate::doctor::CHECK_IDS))]
+    pub check: Option<String>,
+
+    /// List the checks and exit.
+    #[arg(long, conflicts_with_all = ["check", "json"])]
+    pub list: bool,
+
+    /// Print the report as JSON: {"ok", "checks": [{"id", "status", "summary", "details", "fix"}]}.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Host of the pose service to probe.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Port of the pose service to probe (default: [serve] port in posekit.toml, else 5000).
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+
+    /// Seconds each probe may take (wsl.exe, nvidia-smi, the service) before it is
+    /// reported as timed out.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = positive_seconds)]
+    pub timeout: f64,
+
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct RuntimeArgs {
     /// ONNX Runtime shared library (libonnxruntime.so, 1.31 or newer). Without it,
     /// posekit looks at ORT_DYLIB_PATH, its data directory, next to its binary, then an
@@ -178,4 +226,15 @@ pub struct RuntimeArgs {
 pub enum ModeArg {
     Image,
     Video,
+}
+
+/// A duration in seconds: positive, finite, and at most a minute (a probe that needs more
+/// is as good as hung).
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 60.0 => Ok(s),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds between 0 and 60"
+        )),
+    }
 }

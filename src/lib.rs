@@ -6,6 +6,8 @@
 pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod config;
+pub mod doctor;
 pub mod engine;
 pub mod files;
 pub mod image;

@@ -14,16 +14,21 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Process(args) => commands::process::run(args),
         Command::Bench(args) => commands::bench::run(args).map(|_| Ending::Complete),
+        Command::Doctor(args) => return commands::doctor::run(args).unwrap_or_else(report_error),
     };
     match result {
         Ok(Ending::Complete) => ExitCode::SUCCESS,
         Ok(Ending::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("posekit: error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => report_error(e),
     }
+}
+
+fn report_error(e: anyhow::Error) -> ExitCode {
+    if is_broken_pipe(&e) {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("posekit: error: {e:#}");
+    ExitCode::FAILURE
 }
 
 /// `posekit ... | head` closing stdout early is not a failure.

@@ -1,4 +1,5 @@
 //! One module per subcommand: typed options in, work done, a report out.
 
 pub mod bench;
+pub mod doctor;
 pub mod process;

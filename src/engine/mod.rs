@@ -5,6 +5,7 @@
 //! post-processing can be tested with a fake engine and no runtime at all.
 
 mod locate;
+pub mod probe;
 
 pub use locate::{candidate_paths, data_dir, RuntimeSearch};
 

@@ -3,6 +3,7 @@
 //! FFmpeg is used only in `source` (decoding) and `render` (encoding); the rest works
 //! on plain RGB images and pose values.
 
+pub mod ffmpeg_info;
 pub mod handoff;
 pub mod jsonl;
 pub mod overlay;

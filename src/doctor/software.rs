@@ -1,0 +1,327 @@
+//! Checks of what posekit runs on: ONNX Runtime, FFmpeg, the models, its config, the GPU.
+
+use super::{size, Check, Status};
+use crate::system::wsl::Kind;
+use crate::system::{Probe, RuntimeState, SystemFacts};
+
+/// The same advice `process` gives when the runtime is missing (see `EngineError`).
+const GET_ORT: &str =
+    "Run `make setup` in the posekit checkout (it puts libonnxruntime.so in posekit's data \
+     directory), or `pip install onnxruntime==1.31.1`, or pass --ort-lib PATH / set ORT_DYLIB_PATH \
+     to a libonnxruntime.so of version 1.31 or newer";
+
+pub fn onnxruntime(facts: &SystemFacts) -> Check {
+    let ort = &facts.onnxruntime;
+    let mut check = match &ort.state {
+        RuntimeState::Loaded { library, info } => {
+            let version = info.version.as_deref().unwrap_or("(version unknown)");
+            let mut c = Check::new(
+                "onnxruntime",
+                Status::Ok,
+                format!("ONNX Runtime {version} from {}", library.display()),
+            );
+            c = c.detail(format!(
+                "execution providers: {}",
+                info.providers.join(", ")
+            ));
+            let gpu = facts.gpu.found().is_some_and(|d| !d.is_empty());
+            if gpu && !info.providers.iter().any(|p| p.starts_with("CUDA")) {
+                c = c.detail("this build has no CUDA provider, so posekit runs on the CPU (the GPU build is the onnxruntime-gpu wheel)");
+            }
+            return c;
+        }
+        RuntimeState::NotFound => {
+            Check::new("onnxruntime", Status::Failure, "ONNX Runtime not found").fix(GET_ORT)
+        }
+        RuntimeState::LoadFailed { reason } => Check::new(
+            "onnxruntime",
+            Status::Failure,
+            "ONNX Runtime found but could not be loaded",
+        )
+        .detail(reason.clone())
+        .fix(format!("Replace it with a working library. {GET_ORT}")),
+    };
+    for path in &ort.searched {
+        check = check.detail(format!("looked at {}", path.display()));
+    }
+    check
+}
+
+pub fn ffmpeg(facts: &SystemFacts) -> Check {
+    let f = &facts.ffmpeg;
+    let dotted = |v: [u32; 3]| format!("{}.{}.{}", v[0], v[1], v[2]);
+    let mut broken = Vec::new();
+    let mut older = Vec::new();
+    let mut details = Vec::new();
+    for lib in &f.libraries {
+        details.push(format!(
+            "lib{}: built against {}, runs with {}",
+            lib.name,
+            dotted(lib.built),
+            dotted(lib.running)
+        ));
+        if lib.built[0] != lib.running[0] {
+            broken.push(lib.name);
+        } else if lib.running < lib.built {
+            older.push(lib.name);
+        }
+    }
+    let mut check = if !broken.is_empty() {
+        Check::new(
+            "ffmpeg",
+            Status::Failure,
+            format!("FFmpeg {}: major version differs from the build for {}", f.release, broken.join(", ")),
+        )
+        .fix("Rebuild posekit against the FFmpeg installed here (`cargo build --release`), or install the FFmpeg libraries it was built with")
+    } else if !older.is_empty() {
+        Check::new(
+            "ffmpeg",
+            Status::Warning,
+            format!("FFmpeg {}: older than the build for {}", f.release, older.join(", ")),
+        )
+        .fix("Upgrade the FFmpeg libraries (`apt-get install --only-upgrade libavcodec59 libavformat59 libavutil57 libswscale6`) or rebuild posekit here")
+    } else {
+        Check::new(
+            "ffmpeg",
+            Status::Ok,
+            format!(
+                "FFmpeg {}, the libraries posekit was built against",
+                f.release
+            ),
+        )
+    };
+    check.details = details;
+    check
+}
+
+pub fn models(facts: &SystemFacts) -> Check {
+    let m = &facts.models;
+    let mut check = Check::new("models", Status::Ok, "");
+    let mut intact = 0;
+    for model in &m.builtin {
+        let ok = model.expected_sha256.as_deref() == Some(model.actual_sha256.as_str());
+        intact += usize::from(ok);
+        check = check.detail(format!(
+            "built in: {} ({}), sha256 {} {}",
+            model.name,
+            size(model.bytes),
+            &model.actual_sha256[..model.actual_sha256.len().min(12)],
+            if ok {
+                "matches the manifest"
+            } else {
+                "does NOT match the manifest"
+            }
+        ));
+    }
+    let mut missing = Vec::new();
+    for model in &m.configured {
+        check = check.detail(match &model.bytes {
+            Ok(bytes) => format!(
+                "{} = {} ({})",
+                model.name,
+                model.path.display(),
+                size(*bytes)
+            ),
+            Err(reason) => {
+                missing.push(model.name.as_str());
+                format!("{} = {}: {reason}", model.name, model.path.display())
+            }
+        });
+    }
+    let configured = m.configured.len() - missing.len();
+    check.summary = format!(
+        "{intact} of {} built-in models intact{}",
+        m.builtin.len(),
+        if m.configured.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {configured} of {} configured models present",
+                m.configured.len()
+            )
+        }
+    );
+    if intact < m.builtin.len() {
+        check.status = Status::Failure;
+        check = check.fix(
+            "This posekit binary is damaged: rebuild it (`cargo build --release`) or reinstall it",
+        );
+    } else if !missing.is_empty() {
+        check.status = Status::Failure;
+        let config = facts
+            .config
+            .path
+            .as_ref()
+            .map_or("posekit.toml".into(), |p| p.display().to_string());
+        check = check.fix(format!(
+            "Point [models] {} in {config} at an existing ONNX file, or remove the entry",
+            missing.join(", ")
+        ));
+    }
+    check
+}
+
+pub fn config(facts: &SystemFacts) -> Check {
+    let c = &facts.config;
+    let path = c
+        .path
+        .as_ref()
+        .map_or("posekit.toml".into(), |p| p.display().to_string());
+    match &c.loaded {
+        Ok(None) => Check::new(
+            "config",
+            Status::Ok,
+            format!("no {path}: defaults in force"),
+        )
+        .detail(format!(
+            "workers = {} (one per usable core), service port = 5000",
+            facts.cpu.usable
+        )),
+        Ok(Some(settings)) => {
+            let mut check = Check::new("config", Status::Ok, format!("{path} read"));
+            if let Some(w) = settings.workers {
+                check = check.detail(format!("[process] workers = {w}"));
+            }
+            if let Some(p) = settings.serve_port {
+                check = check.detail(format!("[serve] port = {p}"));
+            }
+            for (name, file) in &settings.models {
+                check = check.detail(format!("[models] {name} = {}", file.display()));
+            }
+            check
+        }
+        Err(reason) => Check::new("config", Status::Failure, format!("{path} is broken"))
+            .detail(reason.clone())
+            .fix(format!(
+                "Correct {path} as the message says, or move it aside to use the defaults"
+            )),
+    }
+}
+
+pub fn gpu(facts: &SystemFacts) -> Check {
+    let wsl = facts.platform.kind().0 != Kind::Native;
+    match &facts.gpu {
+        Probe::Absent => Check::new("gpu", Status::Skipped, "no nvidia-smi: posekit runs on the CPU"),
+        Probe::Found(devices) if devices.is_empty() => {
+            Check::new("gpu", Status::Warning, "nvidia-smi lists no GPU").fix(driver_fix(wsl))
+        }
+        Probe::Found(devices) => {
+            let first = &devices[0];
+            let mut check = Check::new(
+                "gpu",
+                Status::Ok,
+                format!("{} NVIDIA GPU{}, driver {}", devices.len(), if devices.len() == 1 { "" } else { "s" }, first.driver),
+            );
+            for d in devices {
+                let memory = d.memory_mib.map_or(String::new(), |m| format!(", {}", size(m << 20)));
+                check = check.detail(format!("{}{memory}", d.name));
+            }
+            check
+        }
+        Probe::TimedOut { probe, after } => Check::new(
+            "gpu",
+            Status::Warning,
+            format!("`{probe}` did not answer within {after:?}"),
+        )
+        .fix("The NVIDIA driver is busy or stuck: run `nvidia-smi` yourself; a reboot (or `wsl --shutdown` under WSL) usually clears it"),
+        Probe::Failed { probe, reason } => Check::new("gpu", Status::Warning, format!("`{probe}` failed: {reason}"))
+            .fix(driver_fix(wsl)),
+    }
+}
+
+fn driver_fix(wsl: bool) -> &'static str {
+    if wsl {
+        "Install or update the NVIDIA driver on Windows (WSL2 uses it through /usr/lib/wsl/lib); do not install a Linux NVIDIA driver inside WSL"
+    } else {
+        "Install or repair the NVIDIA driver (`nvidia-smi` must list the GPU); posekit still runs on the CPU meanwhile"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::fixtures;
+    use crate::pipeline::ffmpeg_info::LibraryVersion;
+    use crate::system::gpu::GpuDevice;
+
+    #[test]
+    fn loaded_runtime_reports_version_and_providers() {
+        let check = onnxruntime(&fixtures::native());
+        assert_eq!(check.status, Status::Ok);
+        assert!(check
+            .summary
+            .starts_with("ONNX Runtime 1.31.1 from /home/ana"));
+        assert_eq!(
+            check.details,
+            vec!["execution providers: CPUExecutionProvider"]
+        );
+    }
+
+    #[test]
+    fn missing_runtime_fails_with_where_it_looked() {
+        let check = onnxruntime(&fixtures::broken());
+        assert_eq!(check.status, Status::Failure);
+        assert!(check.details[0].starts_with("looked at "));
+        assert!(check.fix.unwrap().contains("make setup"));
+    }
+
+    #[test]
+    fn ffmpeg_major_mismatch_fails() {
+        let mut facts = fixtures::native();
+        assert_eq!(ffmpeg(&facts).status, Status::Ok);
+        facts.ffmpeg.libraries.push(LibraryVersion {
+            name: "avformat",
+            built: [59, 27, 100],
+            running: [60, 16, 100],
+        });
+        let check = ffmpeg(&facts);
+        assert_eq!(check.status, Status::Failure);
+        assert!(check.summary.contains("avformat"));
+    }
+
+    #[test]
+    fn damaged_or_missing_models_fail() {
+        assert_eq!(models(&fixtures::native()).status, Status::Ok);
+        let check = models(&fixtures::broken());
+        assert_eq!(check.status, Status::Failure);
+        assert_eq!(
+            check.summary,
+            "0 of 1 built-in models intact; 0 of 1 configured models present"
+        );
+        let mut facts = fixtures::broken();
+        facts.models.builtin[0].actual_sha256 = "ad97".into();
+        assert!(models(&facts).fix.unwrap().contains("[models] hmr2"));
+    }
+
+    #[test]
+    fn config_states() {
+        assert!(config(&fixtures::native())
+            .summary
+            .starts_with("no /home/ana"));
+        let check = config(&fixtures::broken());
+        assert!(check
+            .details
+            .contains(&"[process] workers = 16".to_string()));
+        let mut facts = fixtures::native();
+        facts.config.loaded = Err("bad".into());
+        assert_eq!(config(&facts).status, Status::Failure);
+    }
+
+    #[test]
+    fn gpu_states() {
+        let mut facts = fixtures::native();
+        assert_eq!(gpu(&facts).status, Status::Skipped);
+        facts.gpu = Probe::Found(vec![GpuDevice {
+            name: "NVIDIA H100 80GB HBM3".into(),
+            driver: "550.54.15".into(),
+            memory_mib: Some(81559),
+        }]);
+        let check = gpu(&facts);
+        assert_eq!(check.summary, "1 NVIDIA GPU, driver 550.54.15");
+        assert_eq!(check.details, vec!["NVIDIA H100 80GB HBM3, 79.6 GiB"]);
+        assert!(onnxruntime(&facts).details[1].contains("no CUDA provider"));
+        let check = gpu(&fixtures::broken());
+        assert_eq!(check.status, Status::Warning);
+        assert!(check.fix.unwrap().contains("on Windows"));
+    }
+}
