@@ -19,7 +19,7 @@ What it does:
   does: the stream's colour matrix and range are read with ffprobe and passed explicitly to
   the scaler (``scale=in_color_matrix=bt709:in_range=limited`` for a BT.709 file; an untagged
   stream gets BT.709 above 576 lines, else BT.601), with posekit's swscale flags
-  (``--sws-flags``, default ``bilinear+accurate_rnd+full_chroma_int``).  (FFmpeg 5.1's CLI
+  (``--sws-flags``, default ``bilinear+full_chroma_int``).  (FFmpeg 5.1's CLI
   already follows the frame's matrix tag by default, but the explicit form does not rely on
   that; the untagged rule differs from ffmpeg's, which is always BT.601.)  ffmpeg applies
   the stream's rotation, as posekit's coordinates assume.
@@ -57,8 +57,8 @@ import sys
 import tempfile
 
 # posekit's decoder (src/pipeline/source/convert.rs) calls swscale with
-# SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT; use the same so both see the same pixels.
-DEFAULT_SWS_FLAGS = "bilinear+accurate_rnd+full_chroma_int"
+# SWS_BILINEAR | SWS_FULL_CHR_H_INT; use the same so both see the same pixels.
+DEFAULT_SWS_FLAGS = "bilinear+full_chroma_int"
 CACHE_FORMAT = 1
 N_LANDMARKS = 33
 
