@@ -291,3 +291,26 @@ fn an_unparseable_line_is_refused_and_nothing_is_written() {
     assert!(!home.config().exists(), "posekit.toml left alone too");
     assert!(home.backups_beside(&home.wslconfig()).is_empty());
 }
+
+#[test]
+fn a_utf16_wslconfig_is_planned_from_but_not_edited() {
+    let home = Home::new();
+    let mut bytes = vec![0xff, 0xfe];
+    bytes.extend(
+        "[wsl2]\r\nmemory=8GB\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes),
+    );
+    std::fs::create_dir_all(home.wslconfig().parent().unwrap()).unwrap();
+    std::fs::write(home.wslconfig(), &bytes).unwrap();
+    let out = home.tune_wsl2(&["--write"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not UTF-8"), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("8GB (line 2, kept)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(std::fs::read(home.wslconfig()).unwrap(), bytes);
+    assert!(!home.config().exists());
+}
