@@ -60,6 +60,61 @@ pub enum Command {
     ///   posekit doctor --check service --port 8080
     #[command(verbatim_doc_comment)]
     Doctor(DoctorArgs),
+
+    /// Recommend a worker layout (and under WSL2 a .wslconfig) for this machine; write it.
+    ///
+    /// Decides workers × ONNX Runtime threads per worker from the cores and the models'
+    /// memory (a layout `posekit bench` saved for this machine wins), and under WSL2 the
+    /// .wslconfig values memory, processors, swap, networking and autoMemoryReclaim, each
+    /// with its reason. Without --write it shows the plan and the exact diff of each file
+    /// it would change. With --write it edits posekit.toml and .wslconfig in place
+    /// (keeping comments, order and line endings), atomically, keeping the previous file
+    /// as a timestamped backup beside it.
+    ///
+    /// Examples:
+    ///   posekit tune
+    ///   posekit tune --write
+    ///   posekit tune --expose-service --host-memory 32GB --json
+    #[command(verbatim_doc_comment)]
+    Tune(TuneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// Write the plan: posekit.toml, and .wslconfig under WSL2. Without it, only show.
+    #[arg(long)]
+    pub write: bool,
+
+    /// Print the plan and the files' status as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Windows programs must reach the pose service on localhost (WSL2: sets
+    /// networkingMode=mirrored).
+    #[arg(long)]
+    pub expose_service: bool,
+
+    /// Windows' RAM (e.g. 32GB). Needed for tune to raise a memory= cap that .wslconfig
+    /// already sets, because Linux then cannot see how much Windows has.
+    #[arg(long, value_name = "SIZE", value_parser = size_arg)]
+    pub host_memory: Option<u64>,
+
+    /// posekit.toml to edit (default: $XDG_CONFIG_HOME/posekit/posekit.toml or
+    /// ~/.config/posekit/posekit.toml).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// .wslconfig to edit (default: %UserProfile%\.wslconfig, found through WSL interop).
+    #[arg(long, value_name = "PATH")]
+    pub wslconfig: Option<PathBuf>,
+
+    /// Plan for the machine described in this JSON file instead of this one (tests, demos).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub facts: Option<PathBuf>,
+
+    /// Seconds each probe of the machine may take (Windows interop can be slow).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = positive_seconds)]
+    pub timeout: f64,
 }
 
 #[derive(Debug, Args)]
@@ -226,6 +281,13 @@ pub struct RuntimeArgs {
 pub enum ModeArg {
     Image,
     Video,
+}
+
+/// A size as `.wslconfig` writes them: `32GB`, `16G`, `8192MB`.
+fn size_arg(text: &str) -> Result<u64, String> {
+    crate::system::wslconfig::parse_size(text)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{text:?} is not a size such as 32GB"))
 }
 
 /// A duration in seconds: positive, finite, and at most a minute (a probe that needs more

@@ -15,3 +15,4 @@ pub mod models;
 pub mod pipeline;
 pub mod pose;
 pub mod system;
+pub mod tune;

@@ -164,6 +164,7 @@ pub fn broken() -> SystemFacts {
         workers: Some(16),
         models: [("hmr2".to_string(), PathBuf::from("/models/hmr2.onnx"))].into(),
         serve_port: Some(5000),
+        ..Config::default()
     }));
     facts.models.configured = vec![crate::system::ConfiguredModel {
         name: "hmr2".into(),

@@ -7,7 +7,7 @@
 
 mod platform;
 pub mod report;
-mod resources;
+pub(crate) mod resources;
 mod service;
 mod software;
 

@@ -7,9 +7,9 @@ use crate::system::{Probe, SystemFacts, WslConfigFile};
 /// Resident memory of `posekit process` with BlazePose, before any worker: measured at
 /// about 260 MB peak RSS with 1 worker and 350 MB with 2 workers on a 1768×994 video
 /// (Sports2D demo), so ≈ 170 MB of base (runtime, decoder, queues, the embedded models)...
-const BASE_BYTES: u64 = 170 << 20;
+pub(crate) const BASE_BYTES: u64 = 170 << 20;
 /// ...plus ≈ 90 MB per worker (its sessions, arenas and frames), from the same runs.
-const PER_WORKER_BYTES: u64 = 90 << 20;
+pub(crate) const PER_WORKER_BYTES: u64 = 90 << 20;
 
 /// Below this much free space an overlay video of a long clip may not fit.
 const DISK_WARN_BYTES: u64 = 2 << 30;

@@ -81,6 +81,14 @@ pub fn cpu() -> CpuFacts {
     }
 }
 
+/// The CPU's model name (`AMD EPYC 7B13`), as the kernel reports it; `None` when unknown.
+pub fn cpu_model() -> Option<String> {
+    let mut system = System::new().ok()?;
+    system.refresh_cpu_list(CpuRefreshKind::nothing());
+    let brand = system.cpus().first()?.brand().trim().to_string();
+    (!brand.is_empty()).then_some(brand)
+}
+
 pub fn disk(path: &Path, timeout: Duration) -> DiskFacts {
     let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     let mount = std::fs::read_to_string("/proc/self/mounts")
