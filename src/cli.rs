@@ -172,6 +172,15 @@ pub struct BenchArgs {
     #[arg(long, value_name = "PATH")]
     pub plot: Option<PathBuf>,
 
+    /// Store the best layout for this machine and model in posekit.toml, where `process`
+    /// (as its default --workers and --threads-per-worker) and `tune` pick it up.
+    #[arg(long)]
+    pub save: bool,
+
+    /// The posekit.toml to save into (default: ~/.config/posekit/posekit.toml).
+    #[arg(long, value_name = "PATH", requires = "save")]
+    pub config: Option<PathBuf>,
+
     #[command(flatten)]
     pub runtime: RuntimeArgs,
 }
@@ -191,13 +200,14 @@ pub struct ProcessArgs {
     #[arg(long, value_enum, default_value_t = ModeArg::Video)]
     pub mode: ModeArg,
 
-    /// Worker threads (default: the number of logical cores).
+    /// Worker threads. Default: the best layout `posekit bench --save` stored for this
+    /// machine, else `[process] workers` in posekit.toml, else the number of logical cores.
     #[arg(short, long, value_name = "N")]
     pub workers: Option<usize>,
 
-    /// ONNX Runtime threads inside each worker.
-    #[arg(long, value_name = "T", default_value_t = 1)]
-    pub threads_per_worker: usize,
+    /// ONNX Runtime threads inside each worker. Default: as for --workers, else 1.
+    #[arg(long, value_name = "T")]
+    pub threads_per_worker: Option<usize>,
 
     /// Most people reported per frame.
     #[arg(long, value_name = "N", default_value_t = 4)]

@@ -76,3 +76,47 @@ fn bad_layouts_are_rejected_clearly() {
         assert!(!err.contains("panicked"));
     }
 }
+
+#[test]
+fn save_stores_the_best_layout_where_tune_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("posekit.toml");
+    let out = posekit(&[
+        "bench",
+        CLIP,
+        "--frames",
+        "2",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--layouts",
+        "2x1",
+        "--json",
+        "--save",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = std::fs::read_to_string(&config).expect("config written");
+    assert!(text.contains("[bench."), "{text}");
+    let tune = posekit(&["tune", "--config", config.to_str().unwrap(), "--json"]);
+    assert!(
+        tune.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tune.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&tune.stdout).unwrap();
+    let layout = &plan["plan"]["layout"];
+    assert_eq!(layout["source"], "bench");
+    assert_eq!(layout["workers"], report["best"]["workers"]);
+    assert_eq!(
+        layout["threads_per_worker"],
+        report["best"]["threads_per_worker"]
+    );
+}

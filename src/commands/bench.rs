@@ -12,10 +12,14 @@ use crate::bench::report::{self, BenchReport};
 use crate::bench::runner::{RealRunner, RunSettings};
 use crate::bench::{best, measure, plot, Repeats};
 use crate::cli::{BenchArgs, ModeArg};
+use crate::config::{config_path, save_bench_layout};
 use crate::engine::{data_dir, Engine, ModelSource, RuntimeSearch};
 use crate::files::write_keeping_backup;
 use crate::models::builtin;
 use crate::pipeline::Mode;
+use crate::tune::apply::Written;
+use crate::tune::machine::this_machine_key;
+use crate::tune::ModelCost;
 
 pub fn run(args: &BenchArgs) -> Result<BenchReport> {
     let video = choose_video(&args.video)?;
@@ -60,6 +64,9 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport> {
         best,
     };
     emit(&report, args)?;
+    if args.save {
+        save(&report, args)?;
+    }
     Ok(report)
 }
 
@@ -121,6 +128,33 @@ fn progress_bar(wanted: bool, steps: usize) -> ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+/// Stores the best layout under this machine's and the model's keys.
+fn save(report: &BenchReport, args: &BenchArgs) -> Result<()> {
+    let path = match &args.config {
+        Some(path) => path.clone(),
+        None => config_path().context("no home folder for posekit.toml: pass --config PATH")?,
+    };
+    let best = report
+        .results
+        .iter()
+        .find(|r| r.layout == report.best)
+        .context("the best layout has no result")?;
+    let machine = this_machine_key();
+    let model = ModelCost::blazepose().key;
+    let written = save_bench_layout(&path, &machine, &model, best.layout, best.fps.median)?;
+    let note = match written {
+        Written::Unchanged => "unchanged".to_string(),
+        Written::Created => "created".to_string(),
+        Written::Replaced { backup } => format!("previous version kept as {}", backup.display()),
+    };
+    eprintln!(
+        "bench: saved {} as the best layout for machine {machine}, model {model}, in {} ({note})",
+        best.layout,
+        path.display()
+    );
+    Ok(())
 }
 
 /// The table or JSON on stdout, then the files asked for.

@@ -9,11 +9,14 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 
 use crate::cli::{ModeArg, ProcessArgs};
+use crate::config::{config_path, load, saved_layout, Config};
 use crate::engine::{Engine, ModelSource, RuntimeSearch};
 use crate::models::builtin;
 use crate::pipeline::jsonl::is_posekit_result;
 use crate::pipeline::paths::default_output;
 use crate::pipeline::{process_video, Mode, Outcome, ProcessOptions};
+use crate::tune::machine::this_machine_key;
+use crate::tune::ModelCost;
 
 /// How the command ended, for the exit code.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,10 +27,11 @@ pub enum Ending {
 
 pub fn run(args: &ProcessArgs) -> Result<Ending> {
     check_arguments(args)?;
+    let defaults = Defaults::read()?;
     let plans: Vec<(PathBuf, ProcessOptions)> = args
         .videos
         .iter()
-        .map(|video| Ok((video.clone(), options_for(args, video)?)))
+        .map(|video| Ok((video.clone(), options_for(args, video, &defaults)?)))
         .collect::<Result<_>>()?;
     let engine = Engine::load(&RuntimeSearch::from_environment(
         args.runtime.ort_lib.clone(),
@@ -51,7 +55,7 @@ fn check_arguments(args: &ProcessArgs) -> Result<()> {
             args.videos.len()
         );
     }
-    if args.workers == Some(0) || args.threads_per_worker == 0 {
+    if args.workers == Some(0) || args.threads_per_worker == Some(0) {
         bail!("--workers and --threads-per-worker must be at least 1");
     }
     if args.max_people == 0 || args.detect_every == 0 {
@@ -70,20 +74,24 @@ fn check_arguments(args: &ProcessArgs) -> Result<()> {
     Ok(())
 }
 
-fn options_for(args: &ProcessArgs, video: &Path) -> Result<ProcessOptions> {
+fn options_for(args: &ProcessArgs, video: &Path, defaults: &Defaults) -> Result<ProcessOptions> {
     let output = args.output.clone().unwrap_or_else(|| default_output(video));
     guard_result_file(&output, args.overwrite)?;
     if let Some(render) = &args.render {
         guard_render_file(render, video, args.overwrite)?;
     }
-    let workers = args.workers.unwrap_or_else(default_workers);
+    let (workers, threads_per_worker) = match (args.workers, args.threads_per_worker) {
+        (None, None) => defaults.layout,
+        (Some(workers), threads) => (workers, threads.unwrap_or(1)),
+        (None, Some(threads)) => (defaults.layout.0, threads),
+    };
     Ok(ProcessOptions {
         mode: match args.mode {
             ModeArg::Image => Mode::Image,
             ModeArg::Video => Mode::Video,
         },
         workers,
-        threads_per_worker: args.threads_per_worker,
+        threads_per_worker,
         max_people: args.max_people,
         detect_every: args.detect_every,
         detector: model_source(&args.detector, builtin::DETECTOR),
@@ -128,8 +136,30 @@ fn model_source(path: &Option<PathBuf>, builtin: ModelSource) -> ModelSource {
     path.clone().map(ModelSource::File).unwrap_or(builtin)
 }
 
-fn default_workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+/// The worker layout used when the command line names none.
+struct Defaults {
+    layout: (usize, usize),
+}
+
+impl Defaults {
+    /// In order: the best layout `bench --save` measured on this machine for BlazePose,
+    /// then `[process]` in posekit.toml, then one single-threaded worker per core.
+    fn read() -> Result<Defaults> {
+        let config = match config_path() {
+            Some(path) => load(&path)?.unwrap_or_default(),
+            None => Config::default(),
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let saved = saved_layout(&config, &this_machine_key(), &ModelCost::blazepose().key);
+        let layout = match saved {
+            Some(saved) => (saved.workers, saved.threads_per_worker),
+            None => (
+                config.workers.unwrap_or(cores),
+                config.threads_per_worker.unwrap_or(1),
+            ),
+        };
+        Ok(Defaults { layout })
+    }
 }
 
 /// The first Ctrl-C asks the pipeline to stop and keep what it has; a second one exits
