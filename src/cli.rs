@@ -79,6 +79,29 @@ pub struct ProcessArgs {
     #[arg(long, value_name = "PATH")]
     pub landmarks: Option<PathBuf>,
 
+    /// Also recover each person's 3D body mesh (SMPL parameters and camera) with this
+    /// HMR2.0 ONNX model (export yours with scripts/export_hmr2_onnx.py; the contract
+    /// is in docs/hmr2-onnx.md). Adds `"smpl"` to every person in the result.
+    #[arg(long, value_name = "PATH")]
+    pub hmr2: Option<PathBuf>,
+
+    /// With --hmr2: also write the rotation matrices, not only axis-angle.
+    #[arg(long, requires = "hmr2")]
+    pub rotmat: bool,
+
+    /// With --hmr2: also write the SMPL arrays (and vertices, when the model has them)
+    /// to this NumPy .npz, one row per person and frame.
+    #[arg(long, value_name = "PATH", requires = "hmr2")]
+    pub npz: Option<PathBuf>,
+
+    /// How workers share HMR2's weights (for measuring; the default was measured best).
+    #[arg(long, value_enum, default_value_t = Hmr2WeightsArg::Shared, hide = true)]
+    pub hmr2_weights: Hmr2WeightsArg,
+
+    /// Stop after the first N frames of each video.
+    #[arg(long, value_name = "N")]
+    pub max_frames: Option<u64>,
+
     #[command(flatten)]
     pub runtime: RuntimeArgs,
 
@@ -100,4 +123,15 @@ pub struct RuntimeArgs {
 pub enum ModeArg {
     Image,
     Video,
+}
+
+/// Layouts of a big model's weights across workers (see `engine::sharing`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Hmr2WeightsArg {
+    /// One session, all workers' threads, taken in turns.
+    Shared,
+    /// A session per worker over one prepacked-weights container.
+    Prepacked,
+    /// A session (and a copy of the weights) per worker.
+    PerWorker,
 }

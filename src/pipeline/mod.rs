@@ -5,6 +5,8 @@
 
 pub mod handoff;
 pub mod jsonl;
+pub mod mesh;
+pub mod npz;
 pub mod overlay;
 pub mod paths;
 pub mod progress;
