@@ -60,7 +60,11 @@ def load_parts(checkpoint, smpl_path):
         smpl_cfg = {k.lower(): v for k, v in dict(cfg.SMPL).items()}
         smpl_cfg["model_path"] = str(smpl_path)
         smpl = SMPL(**smpl_cfg)
-    return cfg, backbone.eval(), head.eval(), smpl.eval() if smpl is not None else None
+    # Not `backbone.eval()` as a value: 4D-Humans' ViT overrides train() and returns None.
+    for module in (backbone, head, smpl):
+        if module is not None:
+            module.eval()
+    return cfg, backbone, head, smpl
 
 
 def make_wrapper(backbone, head, smpl):
@@ -87,7 +91,20 @@ def make_wrapper(backbone, head, smpl):
                 outs += [out.joints.reshape(b, -1, 3), out.vertices.reshape(b, -1, 3)]
             return tuple(outs)
 
-    return Hmr2Export().eval()
+    wrapper = Hmr2Export()
+    wrapper.eval()
+    return wrapper
+
+
+def explicit_cross(a, b, dim=None):
+    """torch.cross written out: the TorchScript exporter fails on `torch.cross(a, b)`
+    without `dim`, which 4D-Humans' rot6d_to_rotmat uses."""
+    import torch
+
+    dim = -1 if dim is None else dim
+    a1, a2, a3 = a.unbind(dim)
+    b1, b2, b3 = b.unbind(dim)
+    return torch.stack((a2 * b3 - a3 * b2, a3 * b1 - a1 * b3, a1 * b2 - a2 * b1), dim=dim)
 
 
 def export(model, output, names):
@@ -99,12 +116,27 @@ def export(model, output, names):
     with tempfile.TemporaryDirectory(dir=Path(output).parent) as tmp:
         raw = os.path.join(tmp, "raw.onnx")
         kwargs = dict(input_names=["img"], output_names=names, dynamic_axes=axes, opset_version=17)
+        # The TorchScript exporter (`dynamo=False`; torch before 2.5 has only that one):
+        # it needs no onnxscript and keeps the dynamic batch axis of this model.
+        import inspect
+
+        if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+            kwargs["dynamo"] = False
+        cross, torch.cross = torch.cross, explicit_cross
         try:
-            # The TorchScript exporter: it handles the dynamic batch axis of this model.
-            torch.onnx.export(model, (dummy,), raw, dynamo=False, **kwargs)
-        except TypeError:  # torch before 2.5 has no `dynamo` argument
             torch.onnx.export(model, (dummy,), raw, **kwargs)
+        finally:
+            torch.cross = cross
         proto = onnx.load(raw)  # reads any external files the exporter wrote
+    # The exporter leaves sizes after a reshape open ("Reshapebody_pose_dim_1"); write the
+    # real ones, so the file states the contract it keeps.
+    sizes = [tuple(t.shape[1:]) for t in model(dummy)]
+    for out, dims in zip(proto.graph.output, sizes):
+        shape = out.type.tensor_type.shape
+        del shape.dim[:]
+        shape.dim.add().dim_param = "batch"
+        for d in dims:
+            shape.dim.add().dim_value = int(d)
     data = Path(output).name + ".data"
     if (Path(output).parent / data).exists():
         (Path(output).parent / data).unlink()  # onnx appends to an existing data file

@@ -118,7 +118,18 @@ impl Hmr2 {
                 return Ok(None);
             }
             let a: &ArrayD<f32> = outputs.get(model, name)?;
-            if a.shape().first() != Some(&n) {
+            // Declared shapes may leave sizes open (exporters often do); the real
+            // ones are checked here, before anything is sliced by them.
+            let spec = OUTPUTS.iter().find(|o| o.name == name);
+            let dims_ok = spec.is_none_or(|spec| {
+                a.ndim() == spec.dims.len() + 1
+                    && spec
+                        .dims
+                        .iter()
+                        .zip(&a.shape()[1..])
+                        .all(|(want, &got)| want.is_none_or(|w| w as usize == got))
+            });
+            if a.shape().first() != Some(&n) || !dims_ok {
                 return Err(contract(
                     model,
                     format!(
@@ -197,10 +208,16 @@ fn contract(model: &str, reason: String) -> EngineError {
     }
 }
 
+/// `[batch, 23, 3, 3]`: a dynamic first axis is the batch; other open sizes are `?`.
 fn show_dims(shape: &[i64]) -> String {
     let dims: Vec<String> = shape
         .iter()
-        .map(|&d| if d < 0 { "batch".into() } else { d.to_string() })
+        .enumerate()
+        .map(|(i, &d)| match (i, d < 0) {
+            (0, true) => "batch".into(),
+            (_, true) => "?".into(),
+            _ => d.to_string(),
+        })
         .collect();
     format!("[{}]", dims.join(", "))
 }
@@ -249,7 +266,8 @@ pub fn check_contract(info: &ModelInfo) -> Result<(), EngineError> {
                 .dims
                 .iter()
                 .zip(&out.shape[1..])
-                .all(|(want, &got)| want.is_none_or(|w| w == got));
+                // An open size (-1) can't be proven wrong at load; `decode` checks it.
+                .all(|(want, &got)| got < 0 || want.is_none_or(|w| w == got));
         if !dims_ok {
             let want: Vec<String> = spec
                 .dims

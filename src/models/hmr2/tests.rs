@@ -154,8 +154,51 @@ fn contract_names_the_mismatch() {
         "{e}"
     );
 
+    // Open sizes (as exporters write them) pass at load and are checked when run.
+    let mut info = contract_info();
+    info.outputs[2] = tensor("body_pose", &[-1, -1, -1, -1]);
+    check_contract(&info).expect("open sizes are accepted at load");
+
     // A fixed batch axis cannot take all persons of a frame at once.
     let mut info = contract_info();
     info.inputs = vec![tensor("img", &[1, 3, 256, 256])];
     assert!(check_contract(&info).is_err());
+}
+
+#[test]
+fn wrong_real_output_shape_is_caught_when_run() {
+    // Declared open, but the model answers with 6D rotations instead of matrices.
+    struct SixD(ModelInfo);
+    impl Inference for SixD {
+        fn info(&self) -> &ModelInfo {
+            &self.0
+        }
+        fn run(&mut self, input: ArrayViewD<'_, f32>) -> Result<Outputs, EngineError> {
+            let n = input.shape()[0];
+            let mut out = Outputs::default();
+            for (name, shape) in [
+                ("pred_cam", vec![n, 3]),
+                ("global_orient", vec![n, 1, 3, 3]),
+                ("body_pose", vec![n, 23, 6]),
+                ("betas", vec![n, 10]),
+            ] {
+                out.names.push(name.into());
+                out.arrays.push(ArrayD::zeros(IxDyn(&shape)));
+            }
+            Ok(out)
+        }
+    }
+    let mut info = contract_info();
+    info.outputs[2] = tensor("body_pose", &[-1, -1, -1]);
+    info.outputs.truncate(4);
+    // Rank 3 declared for a rank-4 output is a load-time mismatch already:
+    assert!(check_contract(&info).is_err());
+    info.outputs[2] = tensor("body_pose", &[-1, -1, -1, -1]);
+    let mut hmr2 = Hmr2::new(Box::new(SixD(info))).unwrap();
+    let boxes = [CropBox::from_bbox([0.0, 0.0, 10.0, 10.0], 1.0)];
+    let e = hmr2
+        .estimate(&RgbImage::new(16, 16), &boxes)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("\"body_pose\" has shape [1, 23, 6]"), "{e}");
 }
