@@ -2,6 +2,7 @@
 # is idempotent: the second time nothing is downloaded or rebuilt.
 
 DATA_DIR ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/posekit
+CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/posekit
 DEMO_CLIP := $(DATA_DIR)/demo/sports2d-demo.mp4
 BIN := target/release/posekit
 OUT := out
@@ -18,7 +19,7 @@ demo: setup build
 test: setup-test
 	cargo fmt --all -- --check
 	cargo clippy --release --all-targets -- -D warnings
-	cargo test --release
+	POSEKIT_TEST_PYTHON=$(CACHE_DIR)/test-venv/bin/python cargo test --release
 
 setup:
 	@scripts/setup.sh

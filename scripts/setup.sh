@@ -83,6 +83,18 @@ demo_clip() {
     say "demo clip (Sports2D $SPORTS2D_VERSION, BSD-3-Clause) at $dest"
 }
 
+# A small venv with numpy, so the tests can read posekit's .npz files back with NumPy.
+test_python() {
+    local venv="$CACHE_DIR/test-venv"
+    [[ -x "$venv/bin/python" ]] && "$venv/bin/python" -c "import numpy" 2>/dev/null && return
+    say "creating $venv with numpy (for the .npz read-back test)"
+    if ! { "$PYTHON" -m venv "$venv" && "$venv/bin/python" -m pip install --quiet numpy; } >&2; then
+        say "could not create $venv; the .npz read-back test will be skipped"
+    fi
+}
+
 system_packages "${1:-}"
 onnx_runtime
 demo_clip
+[[ "${1:-}" == "--with-test-tools" ]] && test_python
+exit 0

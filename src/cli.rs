@@ -160,6 +160,10 @@ pub struct BenchArgs {
     #[arg(long, value_name = "PATH")]
     pub landmarks: Option<PathBuf>,
 
+    /// Include the HMR2 mesh stage with this model (see `posekit process --hmr2`).
+    #[arg(long, value_name = "PATH")]
+    pub hmr2: Option<PathBuf>,
+
     /// Print the results as JSON on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -239,6 +243,25 @@ pub struct ProcessArgs {
     #[arg(long, value_name = "PATH")]
     pub landmarks: Option<PathBuf>,
 
+    /// Also recover each person's 3D body mesh (SMPL parameters and camera) with this
+    /// HMR2.0 ONNX model (export yours with scripts/export_hmr2_onnx.py; the contract
+    /// is in docs/hmr2-onnx.md). Adds `"smpl"` to every person in the result.
+    #[arg(long, value_name = "PATH")]
+    pub hmr2: Option<PathBuf>,
+
+    /// With --hmr2: also write the rotation matrices, not only axis-angle.
+    #[arg(long, requires = "hmr2")]
+    pub rotmat: bool,
+
+    /// With --hmr2: also write the SMPL arrays (and vertices, when the model has them)
+    /// to this NumPy .npz, one row per person and frame.
+    #[arg(long, value_name = "PATH", requires = "hmr2")]
+    pub npz: Option<PathBuf>,
+
+    /// How workers share HMR2's weights (for measuring; the default was measured best).
+    #[arg(long, value_enum, default_value_t = Hmr2WeightsArg::Shared, hide = true)]
+    pub hmr2_weights: Hmr2WeightsArg,
+
     #[command(flatten)]
     pub runtime: RuntimeArgs,
 
@@ -309,4 +332,15 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
             "{text:?} is not a number of seconds between 0 and 60"
         )),
     }
+}
+
+/// Layouts of a big model's weights across workers (see `engine::sharing`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Hmr2WeightsArg {
+    /// One session, all workers' threads, taken in turns.
+    Shared,
+    /// A session per worker over one prepacked-weights container.
+    Prepacked,
+    /// A session (and a copy of the weights) per worker.
+    PerWorker,
 }

@@ -51,7 +51,7 @@ fn a_short_real_bench_gives_consistent_json() {
         assert!(r["fps"]["median"].as_f64().unwrap() > 0.0);
         assert!(r["ceiling_fps"]["median"].as_f64().unwrap() > 0.0);
         let shares = &r["stage_shares"];
-        let sum: f64 = ["decode", "detect", "landmarks", "write"]
+        let sum: f64 = ["decode", "detect", "landmarks", "hmr2", "write"]
             .iter()
             .map(|k| shares[k].as_f64().unwrap())
             .sum();
@@ -119,4 +119,33 @@ fn save_stores_the_best_layout_where_tune_reads_it() {
         layout["threads_per_worker"],
         report["best"]["threads_per_worker"]
     );
+}
+
+#[test]
+fn hmr2_stage_is_measured_when_asked() {
+    let out = posekit(&[
+        "bench",
+        CLIP,
+        "--frames",
+        "8",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--layouts",
+        "1x1",
+        "--hmr2",
+        "tests/data/hmr2/hmr2_small.onnx",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let share = report["results"][0]["stage_shares"]["hmr2"]
+        .as_f64()
+        .unwrap();
+    assert!(share > 0.0, "HMR2 ran on the persons found: share {share}");
 }

@@ -56,7 +56,7 @@ pub struct LayoutResult {
     pub efficiency: f64,
     /// Highest peak resident memory over the runs, MiB.
     pub peak_rss_mib: f64,
-    /// Share of stage time: decode, detect, landmarks, write (sums to 1).
+    /// Share of stage time: decode, detect, landmarks, HMR2, write (sums to 1).
     pub stage_shares: StageShares,
     /// The models alone at this layout, frames per second.
     pub ceiling_fps: Spread,
@@ -70,6 +70,7 @@ pub struct StageShares {
     pub decode: f64,
     pub detect: f64,
     pub landmarks: f64,
+    pub hmr2: f64,
     pub write: f64,
 }
 
@@ -155,13 +156,15 @@ fn stage_shares(runs: &[PipelineRun]) -> StageShares {
         total.decode_s,
         total.detect_s,
         total.landmarks_s,
+        total.hmr2_s,
         total.write_s + total.render_s,
     ]);
     StageShares {
         decode: s[0],
         detect: s[1],
         landmarks: s[2],
-        write: s[3],
+        hmr2: s[3],
+        write: s[4],
     }
 }
 

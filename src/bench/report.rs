@@ -37,7 +37,7 @@ const HEADERS: [&str; 9] = [
     "models only",
     "of ceiling",
     "peak MiB",
-    "decode/detect/landmarks/write",
+    "decode/detect/landmarks/hmr2/write",
 ];
 
 fn row(r: &LayoutResult, best: Layout) -> [String; 9] {
@@ -53,10 +53,11 @@ fn row(r: &LayoutResult, best: Layout) -> [String; 9] {
         format!("{:.0}%", 100.0 * r.of_ceiling),
         format!("{:.0}", r.peak_rss_mib),
         format!(
-            "{:.0}/{:.0}/{:.0}/{:.0}%",
+            "{:.0}/{:.0}/{:.0}/{:.0}/{:.0}%",
             100.0 * s.decode,
             100.0 * s.detect,
             100.0 * s.landmarks,
+            100.0 * s.hmr2,
             100.0 * s.write
         ),
     ]
@@ -130,6 +131,7 @@ pub(crate) mod tests {
                 decode: 0.25,
                 detect: 0.25,
                 landmarks: 0.5,
+                hmr2: 0.0,
                 write: 0.0,
             },
             ceiling_fps: Spread {
@@ -171,6 +173,6 @@ pub(crate) mod tests {
             text.contains("--workers 2 --threads-per-worker 1"),
             "{text}"
         );
-        assert!(text.contains("25/25/50/0%"));
+        assert!(text.contains("25/25/50/0/0%"));
     }
 }

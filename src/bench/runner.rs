@@ -12,7 +12,9 @@ use super::{PipelineRun, Runner};
 use crate::engine::{Engine, ModelSource};
 use crate::image::RgbImage;
 use crate::models::blazepose::{mediapipe_time, BlazePose, Clock, Tracker};
+use crate::models::hmr2::Hmr2;
 use crate::pipeline::jsonl::Stages;
+use crate::pipeline::mesh::{self, Hmr2Options};
 use crate::pipeline::source::{SourceEvent, VideoSource};
 use crate::pipeline::Mode;
 
@@ -29,6 +31,8 @@ pub struct RunSettings {
     pub detect_every: u32,
     pub detector: ModelSource,
     pub landmarks: ModelSource,
+    /// The HMR2 stage, when benchmarked (`--hmr2`).
+    pub hmr2: Option<Hmr2Options>,
     /// Passed on to the child runs, so they load the same ONNX Runtime.
     pub ort_lib: Option<PathBuf>,
     /// Model files given by the user (not the built-in ones), passed on likewise.
@@ -111,13 +115,24 @@ impl Runner for RealRunner<'_> {
                 Ok(BlazePose::new(Box::new(detector), Box::new(landmarks))?)
             })
             .collect::<Result<Vec<_>>>()?;
+        let mut meshes: Vec<Option<Hmr2>> = match &s.hmr2 {
+            Some(h) => mesh::load(self.engine, h, layout.workers, layout.threads_per_worker)?
+                .into_iter()
+                .map(Some)
+                .collect(),
+            None => Vec::new(),
+        };
+        meshes.resize_with(models.len(), || None);
         let this: &Self = self;
         let started = Instant::now();
         std::thread::scope(|scope| {
             let handles: Vec<_> = models
                 .iter_mut()
+                .zip(meshes.iter_mut())
                 .enumerate()
-                .map(|(w, model)| scope.spawn(move || this.worker_share(model, w, layout.workers)))
+                .map(|(w, (model, mesh))| {
+                    scope.spawn(move || this.worker_share(model, mesh.as_mut(), w, layout.workers))
+                })
                 .collect();
             handles
                 .into_iter()
@@ -130,16 +145,25 @@ impl Runner for RealRunner<'_> {
 impl RealRunner<'_> {
     /// Worker `w` of `n` takes frames `w, w+n, …` as the pipeline does, cycling through
     /// the frames in memory.
-    fn worker_share(&self, model: &mut BlazePose, w: usize, n: usize) -> Result<()> {
+    fn worker_share(
+        &self,
+        model: &mut BlazePose,
+        mut mesh: Option<&mut Hmr2>,
+        w: usize,
+        n: usize,
+    ) -> Result<()> {
         let s = &self.settings;
         let mut tracker = (s.mode == Mode::Video)
             .then(|| Tracker::new(s.max_people, s.detect_every).with_clock(Clock::Given));
         for i in (w..s.frames as usize).step_by(n) {
             let image = &self.frames[i % self.frames.len()];
-            match &mut tracker {
+            let persons = match &mut tracker {
                 Some(t) => t.track(model, image, mediapipe_time(i as u64))?,
                 None => model.detect_persons(image, s.max_people)?,
             };
+            if let Some(hmr2) = mesh.as_deref_mut() {
+                mesh::recover(hmr2, image, &persons)?;
+            }
         }
         Ok(())
     }
@@ -180,6 +204,7 @@ fn parse_summary(stdout: &[u8]) -> Result<PipelineRun> {
             landmarks_s: num(&stages["landmarks_s"]),
             write_s: num(&stages["write_s"]),
             render_s: num(&stages["render_s"]),
+            hmr2_s: num(&stages["hmr2_s"]),
         },
     })
 }

@@ -13,9 +13,10 @@ use crate::bench::runner::{RealRunner, RunSettings};
 use crate::bench::{best, measure, plot, Repeats};
 use crate::cli::{BenchArgs, ModeArg};
 use crate::config::{config_path, save_bench_layout};
-use crate::engine::{data_dir, Engine, ModelSource, RuntimeSearch};
+use crate::engine::{data_dir, Engine, ModelSource, RuntimeSearch, WeightSharing};
 use crate::files::write_keeping_backup;
 use crate::models::builtin;
+use crate::pipeline::mesh::Hmr2Options;
 use crate::pipeline::Mode;
 use crate::tune::apply::Written;
 use crate::tune::machine::this_machine_key;
@@ -100,6 +101,9 @@ fn run_settings(args: &BenchArgs, video: PathBuf) -> RunSettings {
     if let Some(path) = &args.landmarks {
         model_args.push(("--landmarks".to_string(), path.clone()));
     }
+    if let Some(path) = &args.hmr2 {
+        model_args.push(("--hmr2".to_string(), path.clone()));
+    }
     let source = |path: &Option<PathBuf>, builtin: ModelSource| {
         path.clone().map(ModelSource::File).unwrap_or(builtin)
     };
@@ -114,6 +118,12 @@ fn run_settings(args: &BenchArgs, video: PathBuf) -> RunSettings {
         detect_every: args.detect_every,
         detector: source(&args.detector, builtin::DETECTOR),
         landmarks: source(&args.landmarks, builtin::LANDMARKS),
+        hmr2: args.hmr2.as_ref().map(|model| Hmr2Options {
+            model: model.clone(),
+            rotmat: false,
+            npz: None,
+            sharing: WeightSharing::Shared,
+        }),
         ort_lib: args.runtime.ort_lib.clone(),
         model_args,
     }
@@ -142,7 +152,11 @@ fn save(report: &BenchReport, args: &BenchArgs) -> Result<()> {
         .find(|r| r.layout == report.best)
         .context("the best layout has no result")?;
     let machine = this_machine_key();
-    let model = ModelCost::blazepose().key;
+    // The same key `tune` derives from posekit.toml's `[models] hmr2`.
+    let mut model = ModelCost::blazepose().key;
+    if args.hmr2.is_some() {
+        model.push_str("+hmr2");
+    }
     let written = save_bench_layout(&path, &machine, &model, best.layout, best.fps.median)?;
     let note = match written {
         Written::Unchanged => "unchanged".to_string(),

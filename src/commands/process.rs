@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{ModeArg, ProcessArgs};
+use crate::cli::{Hmr2WeightsArg, ModeArg, ProcessArgs};
 use crate::config::{config_path, load, saved_layout, Config};
-use crate::engine::{Engine, ModelSource, RuntimeSearch};
+use crate::engine::{Engine, ModelSource, RuntimeSearch, WeightSharing};
 use crate::models::builtin;
 use crate::pipeline::jsonl::is_posekit_result;
+use crate::pipeline::mesh::Hmr2Options;
 use crate::pipeline::paths::default_output;
 use crate::pipeline::{process_video, Mode, Outcome, ProcessOptions};
 use crate::tune::machine::this_machine_key;
@@ -49,9 +50,11 @@ pub fn run(args: &ProcessArgs) -> Result<Ending> {
 }
 
 fn check_arguments(args: &ProcessArgs) -> Result<()> {
-    if args.videos.len() > 1 && (args.output.is_some() || args.render.is_some()) {
+    if args.videos.len() > 1
+        && (args.output.is_some() || args.render.is_some() || args.npz.is_some())
+    {
         bail!(
-            "-o/--output and --render name one file, so they take a single video (got {})",
+            "-o/--output, --render and --npz name one file, so they take a single video (got {})",
             args.videos.len()
         );
     }
@@ -66,7 +69,10 @@ fn check_arguments(args: &ProcessArgs) -> Result<()> {
             bail!("{}: no such file.\nFix: check the path; posekit reads video files such as .mp4, .webm, .avi", video.display());
         }
     }
-    for model in [&args.detector, &args.landmarks].into_iter().flatten() {
+    for model in [&args.detector, &args.landmarks, &args.hmr2]
+        .into_iter()
+        .flatten()
+    {
         if !model.is_file() {
             bail!("model file {} does not exist", model.display());
         }
@@ -79,6 +85,9 @@ fn options_for(args: &ProcessArgs, video: &Path, defaults: &Defaults) -> Result<
     guard_result_file(&output, args.overwrite)?;
     if let Some(render) = &args.render {
         guard_render_file(render, video, args.overwrite)?;
+    }
+    if let Some(npz) = &args.npz {
+        guard_npz_file(npz, args.overwrite)?;
     }
     let (workers, threads_per_worker) = match (args.workers, args.threads_per_worker) {
         (None, None) => defaults.layout,
@@ -100,6 +109,16 @@ fn options_for(args: &ProcessArgs, video: &Path, defaults: &Defaults) -> Result<
         render: args.render.clone(),
         progress: !args.json,
         max_frames: args.max_frames,
+        hmr2: args.hmr2.as_ref().map(|model| Hmr2Options {
+            model: model.clone(),
+            rotmat: args.rotmat,
+            npz: args.npz.clone(),
+            sharing: match args.hmr2_weights {
+                Hmr2WeightsArg::Shared => WeightSharing::Shared,
+                Hmr2WeightsArg::Prepacked => WeightSharing::Prepacked,
+                Hmr2WeightsArg::PerWorker => WeightSharing::PerWorker,
+            },
+        }),
     })
 }
 
@@ -127,6 +146,16 @@ fn guard_render_file(render: &Path, video: &Path, overwrite: bool) -> Result<()>
         bail!(
             "{} already exists; refusing to replace it.\nFix: choose another --render path, or pass --overwrite",
             render.display()
+        );
+    }
+    Ok(())
+}
+
+fn guard_npz_file(npz: &Path, overwrite: bool) -> Result<()> {
+    if npz.exists() && !overwrite {
+        bail!(
+            "{} already exists; refusing to replace it.\nFix: choose another --npz path, or pass --overwrite",
+            npz.display()
         );
     }
     Ok(())
@@ -186,6 +215,7 @@ fn report(outcome: &Outcome, options: &ProcessOptions, json: bool) -> Result<()>
             "video": outcome.info.path,
             "output": outcome.output,
             "render": outcome.render,
+            "npz": outcome.npz,
             "summary": s,
         });
         writeln!(out, "{}", serde_json::to_string(&value)?)?;
@@ -211,8 +241,8 @@ fn report(outcome: &Outcome, options: &ProcessOptions, json: bool) -> Result<()>
         state,
     );
     writeln!(out, "{}", outcome.output.display())?;
-    if let Some(render) = &outcome.render {
-        writeln!(out, "{}", render.display())?;
+    for extra in [&outcome.render, &outcome.npz].into_iter().flatten() {
+        writeln!(out, "{}", extra.display())?;
     }
     Ok(())
 }

@@ -6,15 +6,17 @@
 
 mod locate;
 pub mod probe;
+mod sharing;
 
 pub use locate::{candidate_paths, data_dir, RuntimeSearch};
+pub use sharing::WeightSharing;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ndarray::{ArrayD, ArrayViewD};
 use ort::environment::Environment;
-use ort::session::builder::GraphOptimizationLevel;
+use ort::session::builder::{GraphOptimizationLevel, PrepackedWeights};
 use ort::session::Session;
 use ort::value::TensorRef;
 use sha2::{Digest, Sha256};
@@ -150,12 +152,23 @@ impl Engine {
 
     /// A session for `source` with `threads` intra-op threads.
     pub fn session(&self, source: &ModelSource, threads: usize) -> Result<OrtModel, EngineError> {
+        self.session_with(source, threads, None)
+    }
+
+    /// A session, optionally drawing its prepacked weights from (and adding them to) a
+    /// container shared with other sessions of the same model.
+    fn session_with(
+        &self,
+        source: &ModelSource,
+        threads: usize,
+        prepacked: Option<&PrepackedWeights>,
+    ) -> Result<OrtModel, EngineError> {
         let (name, bytes) = source.load_bytes()?;
         let load_err = |e: ort::Error| EngineError::ModelLoad {
             model: name.clone(),
             reason: e.to_string(),
         };
-        let session = Session::builder(&self.env)
+        let mut builder = Session::builder(&self.env)
             .map_err(load_err)?
             .with_optimization_level(GraphOptimizationLevel::Level3)
             .map_err(|e| load_err(e.into()))?
@@ -165,9 +178,19 @@ impl Engine {
             .with_intra_op_spinning(false)
             .map_err(|e| load_err(e.into()))?
             .with_inter_threads(1)
-            .map_err(|e| load_err(e.into()))?
-            .commit_from_memory(&bytes)
-            .map_err(load_err)?;
+            .map_err(|e| load_err(e.into()))?;
+        if let Some(weights) = prepacked {
+            builder = builder
+                .with_prepacked_weights(weights)
+                .map_err(|e| load_err(e.into()))?;
+        }
+        let session = match source {
+            // From the file, so that weights stored as external data beside it (any model
+            // over 2 GB, such as HMR2) are found.
+            ModelSource::File(path) => builder.commit_from_file(path),
+            ModelSource::Embedded { .. } => builder.commit_from_memory(&bytes),
+        }
+        .map_err(load_err)?;
         let info = ModelInfo {
             name: short_name(&name),
             sha256: sha256_hex(&bytes),

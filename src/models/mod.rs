@@ -3,3 +3,4 @@
 
 pub mod blazepose;
 pub mod builtin;
+pub mod hmr2;

@@ -6,7 +6,7 @@
 //!    (name and sha256) and the settings used;
 //! 2. one [`FrameRecord`] (`"type": "frame"`) per decoded frame, in frame order, with the
 //!    persons found: box and landmarks in pixels of the original (rotated) frame, world
-//!    landmarks in metres;
+//!    landmarks in metres, and with `--hmr2` an [`SmplRecord`] under `"smpl"`;
 //! 3. a [`Summary`] (`"type": "summary"`): counts and timing.
 //!
 //! The writer flushes after every frame so that a crash keeps finished work, and follows
@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::paths::{partial_path, temp_path};
+use crate::models::hmr2::Smpl;
 use crate::pose::Person;
 
 /// First line: what produced this file and from what.
@@ -59,6 +60,9 @@ pub struct Settings {
     pub max_people: usize,
     /// In video mode, the detector runs at least every this many frames of a worker.
     pub detect_every: u32,
+    /// With `--hmr2`: how the workers share its weights (`shared`, `prepacked`, `per-worker`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hmr2_weights: Option<&'static str>,
 }
 
 /// One frame's persons.
@@ -86,6 +90,57 @@ pub struct PersonRecord<'a> {
     pub keypoints: &'a [[f32; 5]],
     /// 33 × [x, y, z] in metres, hip-centred.
     pub world: &'a [[f32; 3]],
+    /// HMR2 mesh recovery, when `--hmr2` was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smpl: Option<SmplRecord<'a>>,
+}
+
+/// One person's SMPL parameters from HMR2 (`docs/hmr2-onnx.md`).
+#[derive(Debug, Serialize)]
+pub struct SmplRecord<'a> {
+    /// Root rotation, axis-angle (unit axis × radians).
+    pub global_orient: [f32; 3],
+    /// 23 body joints, axis-angle, SMPL order.
+    pub body_pose: Vec<[f32; 3]>,
+    /// With `--rotmat`: the root rotation matrix, [1][3][3].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global_orient_rotmat: Option<[&'a [[f32; 3]; 3]; 1]>,
+    /// With `--rotmat`: 23 rotation matrices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_pose_rotmat: Option<&'a [[[f32; 3]; 3]]>,
+    /// 10 SMPL shape coefficients.
+    pub betas: &'a [f32; 10],
+    /// The crop's weak-perspective camera (s, tx, ty).
+    pub pred_cam: &'a [f32; 3],
+    /// Body translation in the full frame's camera (metres, SMPL units).
+    pub cam_t: &'a [f32; 3],
+    /// Focal length in pixels of that camera; principal point at the frame centre.
+    pub focal_length: f32,
+    /// Centre of the square the crop came from, frame pixels.
+    pub box_center: &'a [f32; 2],
+    /// Side of that square, frame pixels.
+    pub box_size: f32,
+    /// The model's 3D keypoints, when it has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keypoints_3d: Option<&'a [[f32; 3]]>,
+}
+
+impl<'a> SmplRecord<'a> {
+    pub fn new(smpl: &'a Smpl, rotmat: bool) -> Self {
+        SmplRecord {
+            global_orient: smpl.global_orient_aa(),
+            body_pose: smpl.body_pose_aa(),
+            global_orient_rotmat: rotmat.then_some([&smpl.global_orient]),
+            body_pose_rotmat: rotmat.then_some(&smpl.body_pose[..]),
+            betas: &smpl.betas,
+            pred_cam: &smpl.pred_cam,
+            cam_t: &smpl.cam_t,
+            focal_length: smpl.focal_length,
+            box_center: &smpl.crop.center,
+            box_size: smpl.crop.size,
+            keypoints_3d: smpl.keypoints_3d.as_deref(),
+        }
+    }
 }
 
 impl<'a> FrameRecord<'a> {
@@ -101,9 +156,18 @@ impl<'a> FrameRecord<'a> {
                     score: p.score,
                     keypoints: &p.keypoints,
                     world: &p.world,
+                    smpl: None,
                 })
                 .collect(),
         }
+    }
+
+    /// Adds each person's HMR2 result; `smpl` is parallel to the persons.
+    pub fn with_smpl(mut self, smpl: &'a [Smpl], rotmat: bool) -> Self {
+        for (person, s) in self.persons.iter_mut().zip(smpl) {
+            person.smpl = Some(SmplRecord::new(s, rotmat));
+        }
+        self
     }
 }
 
@@ -143,6 +207,8 @@ pub struct Stages {
     pub detect_s: f64,
     /// The landmark model, crop and decoding included (workers).
     pub landmarks_s: f64,
+    /// HMR2 mesh recovery, crops and waiting for a shared model included (workers).
+    pub hmr2_s: f64,
     /// Writing JSON Lines (the writer).
     pub write_s: f64,
     /// Drawing and encoding the overlay video (the writer).
@@ -154,6 +220,7 @@ impl Stages {
         self.decode_s += other.decode_s;
         self.detect_s += other.detect_s;
         self.landmarks_s += other.landmarks_s;
+        self.hmr2_s += other.hmr2_s;
         self.write_s += other.write_s;
         self.render_s += other.render_s;
     }

@@ -6,6 +6,8 @@
 pub mod ffmpeg_info;
 pub mod handoff;
 pub mod jsonl;
+pub mod mesh;
+pub mod npz;
 pub mod overlay;
 pub mod paths;
 pub mod progress;

@@ -19,6 +19,7 @@ use anyhow::{Context, Result};
 
 use super::handoff::Handoff;
 use super::jsonl::{FrameRecord, Header, JsonlWriter, ModelRef, Settings, Stages, Summary};
+use super::mesh::{Hmr2Options, NpzSink};
 use super::overlay::draw_persons;
 use super::progress::Progress;
 use super::render::Renderer;
@@ -27,6 +28,7 @@ use super::source::{Frame, SourceEvent, VideoInfo, VideoSource};
 use crate::engine::{Engine, EngineError, Inference, ModelSource};
 use crate::image::RgbImage;
 use crate::models::blazepose::{mediapipe_time, BlazePose, Clock, Tracker};
+use crate::models::hmr2::{Hmr2, Smpl};
 use crate::pose::Person;
 use crate::system::peak_memory::peak_rss_bytes;
 
@@ -73,6 +75,8 @@ pub struct ProcessOptions {
     pub progress: bool,
     /// Stop after this many frames (`bench` measures on the first K).
     pub max_frames: Option<u64>,
+    /// HMR2 mesh recovery on every person found, if wanted.
+    pub hmr2: Option<Hmr2Options>,
 }
 
 /// What a finished (or interrupted) run produced.
@@ -83,6 +87,8 @@ pub struct Outcome {
     pub output: PathBuf,
     /// The overlay video actually written, if one was asked for.
     pub render: Option<PathBuf>,
+    /// The .npz actually written, if one was asked for.
+    pub npz: Option<PathBuf>,
     pub info: VideoInfo,
 }
 
@@ -101,6 +107,8 @@ struct Done {
     index: u64,
     t: f64,
     persons: Vec<Person>,
+    /// HMR2 results parallel to `persons`; empty without `--hmr2`.
+    smpl: Vec<Smpl>,
     /// Kept only when rendering.
     image: Option<RgbImage>,
     /// Seconds spent on this frame per stage, so far (decode, detect, landmarks).
@@ -144,6 +152,13 @@ pub fn process_video(
         Some(path) => Some(Renderer::create(path, info.width, info.height, info.fps)?),
         None => None,
     };
+    let mut mesh_sink = MeshSink {
+        npz: match options.hmr2.as_ref().and_then(|h| h.npz.as_ref()) {
+            Some(path) => Some(NpzSink::create(path)?),
+            None => None,
+        },
+        rotmat: options.hmr2.as_ref().is_some_and(|h| h.rotmat),
+    };
 
     let started = Instant::now();
     let mut summary = Summary {
@@ -176,6 +191,7 @@ pub fn process_video(
                 &results_rx,
                 &mut writer,
                 renderer.as_mut(),
+                &mut mesh_sink,
                 &mut summary,
                 &progress,
             );
@@ -202,11 +218,16 @@ pub fn process_video(
         Some(renderer) => Some(renderer.finish(summary.interrupted)?),
         None => None,
     };
+    let npz = match mesh_sink.npz {
+        Some(npz) => Some(npz.finish(summary.interrupted)?),
+        None => None,
+    };
     let output = writer.finish(summary.interrupted)?;
     Ok(Outcome {
         summary,
         output,
         render,
+        npz,
         info,
     })
 }
@@ -218,16 +239,24 @@ fn settings(options: &ProcessOptions) -> Settings {
         threads_per_worker: options.threads_per_worker,
         max_people: options.max_people,
         detect_every: options.detect_every,
+        hmr2_weights: options.hmr2.as_ref().map(|h| h.sharing.name()),
     }
 }
 
+/// A worker's models.
+struct WorkerModels {
+    pose: BlazePose,
+    hmr2: Option<Hmr2>,
+}
+
 /// One BlazePose per worker: the models are small (a few MB), so each worker owns its
-/// sessions and no worker ever waits on another's lock. Also returns the header's model
-/// list.
+/// sessions and no worker ever waits on another's lock. HMR2 is 2.7 GB, so the engine
+/// gives every worker a handle on one copy of its weights. Also returns the header's
+/// model list.
 fn load_models(
     engine: &Engine,
     options: &ProcessOptions,
-) -> Result<(Vec<BlazePose>, Vec<ModelRef>)> {
+) -> Result<(Vec<WorkerModels>, Vec<ModelRef>)> {
     let mut refs = Vec::new();
     let mut models = Vec::new();
     for _ in 0..options.workers {
@@ -242,6 +271,23 @@ fn load_models(
             .collect();
         models.push(BlazePose::new(Box::new(detector), Box::new(landmarks))?);
     }
+    let mut hmr2s: Vec<Option<Hmr2>> = match &options.hmr2 {
+        Some(h) => {
+            let loaded = super::mesh::load(engine, h, options.workers, options.threads_per_worker)?;
+            refs.extend(loaded.first().map(|m| ModelRef {
+                name: m.info().name.clone(),
+                sha256: m.info().sha256.clone(),
+            }));
+            loaded.into_iter().map(Some).collect()
+        }
+        None => Vec::new(),
+    };
+    hmr2s.resize_with(models.len(), || None);
+    let models = models
+        .into_iter()
+        .zip(hmr2s)
+        .map(|(pose, hmr2)| WorkerModels { pose, hmr2 })
+        .collect();
     Ok((models, refs))
 }
 
@@ -347,7 +393,7 @@ struct Shared<'a> {
 fn spawn_workers<'scope>(
     pool: &rayon::Scope<'scope>,
     queues: Queues,
-    models: Vec<BlazePose>,
+    models: Vec<WorkerModels>,
     options: &ProcessOptions,
     keep_images: bool,
     shared: Shared<'scope>,
@@ -365,7 +411,8 @@ fn spawn_workers<'scope>(
         let results = results.clone();
         pool.spawn(move |_| {
             let mut worker = Worker {
-                model,
+                model: model.pose,
+                hmr2: model.hmr2,
                 // Frames are stamped in MediaPipe's time base by index (see
                 // `mediapipe_time`), so a worker that sees every N-th frame still tells
                 // its tracking filter how far apart they are.
@@ -406,6 +453,7 @@ impl WorkerQueue {
 /// One worker's models and, in video mode, its tracks.
 struct Worker<'a> {
     model: BlazePose,
+    hmr2: Option<Hmr2>,
     tracker: Option<Tracker>,
     max_people: usize,
     keep_images: bool,
@@ -437,16 +485,24 @@ impl Worker<'_> {
             (None, _) => self.model.detect_persons(&frame.image, self.max_people)?,
         };
         let times = self.model.take_stage_times();
+        let started = Instant::now();
+        let smpl = match &mut self.hmr2 {
+            Some(hmr2) => super::mesh::recover(hmr2, &frame.image, &persons)?,
+            None => Vec::new(),
+        };
+        let hmr2_s = started.elapsed().as_secs_f64();
         Ok(Done {
             seq,
             index: frame.index,
             t: frame.t,
             persons,
+            smpl,
             image: self.keep_images.then_some(frame.image),
             stages: Stages {
                 decode_s,
                 detect_s: times.detect.as_secs_f64(),
                 landmarks_s: times.landmarks.as_secs_f64(),
+                hmr2_s,
                 ..Stages::default()
             },
         })
@@ -459,6 +515,7 @@ fn write_in_order(
     results: &Receiver<Message>,
     writer: &mut JsonlWriter,
     mut renderer: Option<&mut Renderer>,
+    mesh: &mut MeshSink,
     summary: &mut Summary,
     progress: &Progress,
 ) -> Result<()> {
@@ -473,25 +530,36 @@ fn write_in_order(
             Message::Failed(e) => return Err(e),
         };
         for (_, done) in reorder.push(done.seq, done) {
-            write_one(done, writer, renderer.as_deref_mut(), summary)?;
+            write_one(done, writer, renderer.as_deref_mut(), mesh, summary)?;
             progress.advance(summary.frames);
         }
     }
     // After Ctrl-C, frames past a gap may remain; they are still valid results.
     for (_, done) in reorder.drain() {
-        write_one(done, writer, renderer.as_deref_mut(), summary)?;
+        write_one(done, writer, renderer.as_deref_mut(), mesh, summary)?;
     }
     Ok(())
+}
+
+/// Where HMR2 results go besides the JSON Lines record.
+struct MeshSink {
+    npz: Option<NpzSink>,
+    rotmat: bool,
 }
 
 fn write_one(
     done: Done,
     writer: &mut JsonlWriter,
     renderer: Option<&mut Renderer>,
+    mesh: &mut MeshSink,
     summary: &mut Summary,
 ) -> Result<()> {
     let started = Instant::now();
-    writer.line(&FrameRecord::new(done.index, done.t, &done.persons))?;
+    let record = FrameRecord::new(done.index, done.t, &done.persons);
+    writer.line(&record.with_smpl(&done.smpl, mesh.rotmat))?;
+    if let Some(npz) = &mut mesh.npz {
+        npz.push_frame(done.index, &done.smpl)?;
+    }
     let written = Instant::now();
     if let (Some(renderer), Some(mut image)) = (renderer, done.image) {
         draw_persons(&mut image, &done.persons, RENDER_MIN_VISIBILITY);

@@ -1,0 +1,396 @@
+//! A NumPy `.npz` writer: a zip archive of `.npy` arrays, stored (not compressed), that
+//! `numpy.load` reads.
+//!
+//! Rows are appended one at a time (one per person and frame) and spooled to a temporary
+//! file per array, so memory stays flat however long the video; `finish` writes the zip
+//! (Zip64 where an array passes 4 GiB, as the mesh can on long videos) and renames it
+//! into place. Hand-written because the format needs only a CRC-32 and three record
+//! types, far less than a zip crate brings.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::paths::{partial_path, temp_path};
+
+/// Element types written: little-endian f32 and i64.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dtype {
+    F32,
+    I64,
+}
+
+impl Dtype {
+    fn size(self) -> usize {
+        match self {
+            Dtype::F32 => 4,
+            Dtype::I64 => 8,
+        }
+    }
+
+    fn descr(self) -> &'static str {
+        match self {
+            Dtype::F32 => "<f4",
+            Dtype::I64 => "<i8",
+        }
+    }
+}
+
+/// One array being built: its rows so far live in `spool`.
+struct Column {
+    name: String,
+    dtype: Dtype,
+    row_shape: Vec<usize>,
+    spool_path: PathBuf,
+    spool: BufWriter<File>,
+    rows: u64,
+}
+
+/// Builds an `.npz` at `target`; see the module docs.
+pub struct NpzWriter {
+    target: PathBuf,
+    spool_dir: PathBuf,
+    columns: Vec<Column>,
+}
+
+fn io_context(path: &Path, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+impl NpzWriter {
+    /// Fails early when the folder is unwritable.
+    pub fn create(target: &Path) -> std::io::Result<Self> {
+        let spool_dir = temp_path(target).with_extension("d");
+        std::fs::create_dir_all(&spool_dir).map_err(|e| io_context(target, e))?;
+        Ok(Self {
+            target: target.to_path_buf(),
+            spool_dir,
+            columns: Vec::new(),
+        })
+    }
+
+    /// Appends one row of f32 array `name` (rows of shape `row_shape`; `[]` for scalars).
+    pub fn push_f32(
+        &mut self,
+        name: &str,
+        row_shape: &[usize],
+        row: &[f32],
+    ) -> std::io::Result<()> {
+        let bytes: Vec<u8> = row.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.push(name, Dtype::F32, row_shape, &bytes)
+    }
+
+    /// Appends one i64 scalar row to array `name`.
+    pub fn push_i64(&mut self, name: &str, value: i64) -> std::io::Result<()> {
+        self.push(name, Dtype::I64, &[], &value.to_le_bytes())
+    }
+
+    fn push(
+        &mut self,
+        name: &str,
+        dtype: Dtype,
+        row_shape: &[usize],
+        bytes: &[u8],
+    ) -> std::io::Result<()> {
+        let row_len = row_shape.iter().product::<usize>() * dtype.size();
+        assert_eq!(bytes.len(), row_len, "row of {name} has the wrong size");
+        let i = match self.columns.iter().position(|c| c.name == name) {
+            Some(i) => i,
+            None => {
+                let spool_path = self.spool_dir.join(format!("{}.bin", self.columns.len()));
+                let file = File::create(&spool_path).map_err(|e| io_context(&spool_path, e))?;
+                self.columns.push(Column {
+                    name: name.to_string(),
+                    dtype,
+                    row_shape: row_shape.to_vec(),
+                    spool_path,
+                    spool: BufWriter::new(file),
+                    rows: 0,
+                });
+                self.columns.len() - 1
+            }
+        };
+        let column = &mut self.columns[i];
+        assert!(
+            column.dtype == dtype && column.row_shape == row_shape,
+            "{name} changed shape"
+        );
+        column.spool.write_all(bytes)?;
+        column.rows += 1;
+        Ok(())
+    }
+
+    /// Writes the archive and moves it into place (the `.partial.npz` name when
+    /// `interrupted`); returns where it went. Every array must have the same row count.
+    pub fn finish(mut self, interrupted: bool) -> std::io::Result<PathBuf> {
+        if let Some(first) = self.columns.first() {
+            if let Some(c) = self.columns.iter().find(|c| c.rows != first.rows) {
+                return Err(std::io::Error::other(format!(
+                    "npz arrays {} and {} have {} and {} rows",
+                    first.name, c.name, first.rows, c.rows
+                )));
+            }
+        }
+        let temp = temp_path(&self.target);
+        let result = self.write_zip(&temp);
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&temp);
+            return Err(io_context(&self.target, e));
+        }
+        let dest = if interrupted {
+            partial_path(&self.target)
+        } else {
+            self.target.clone()
+        };
+        std::fs::rename(&temp, &dest).map_err(|e| io_context(&dest, e))?;
+        Ok(dest)
+    }
+
+    fn write_zip(&mut self, temp: &Path) -> std::io::Result<()> {
+        let mut out = CountingWriter::new(BufWriter::new(File::create(temp)?));
+        let mut central = Vec::new();
+        for column in &mut self.columns {
+            column.spool.flush()?;
+            let header = npy_header(column);
+            let name = format!("{}.npy", column.name);
+            // Pass 1: the CRC, which the local header needs before the data.
+            let mut crc = Crc32::default();
+            crc.update(&header);
+            stream(&column.spool_path, |chunk| {
+                crc.update(chunk);
+                Ok(())
+            })?;
+            let size = header.len() as u64 + std::fs::metadata(&column.spool_path)?.len();
+            let entry = Entry {
+                name,
+                crc: crc.finish(),
+                size,
+                offset: out.count,
+            };
+            out.write_all(&entry.local_header())?;
+            out.write_all(&header)?;
+            stream(&column.spool_path, |chunk| out.write_all(chunk))?;
+            central.push(entry);
+        }
+        let cd_offset = out.count;
+        for entry in &central {
+            out.write_all(&entry.central_header())?;
+        }
+        let cd_size = out.count - cd_offset;
+        out.write_all(&end_records(central.len() as u64, cd_size, cd_offset))?;
+        out.inner.flush()
+    }
+}
+
+impl Drop for NpzWriter {
+    /// Spooled rows are scratch: gone whether the archive was written or not.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.spool_dir);
+    }
+}
+
+/// The `.npy` v1.0 header: magic, version, length, then a Python dict literal padded
+/// with spaces so that the data starts on a 64-byte boundary.
+fn npy_header(column: &Column) -> Vec<u8> {
+    let dims: Vec<String> = std::iter::once(column.rows as usize)
+        .chain(column.row_shape.iter().copied())
+        .map(|d| d.to_string())
+        .collect();
+    let shape = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let mut dict = format!(
+        "{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}",
+        column.dtype.descr()
+    );
+    while (10 + dict.len() + 1) % 64 != 0 {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let mut h = b"\x93NUMPY\x01\x00".to_vec();
+    h.extend((dict.len() as u16).to_le_bytes());
+    h.extend(dict.as_bytes());
+    h
+}
+
+fn stream(path: &Path, mut f: impl FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
+    let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        f(&buf[..n])?;
+    }
+}
+
+struct CountingWriter<W: Write> {
+    inner: W,
+    count: u64,
+}
+
+impl<W: Write> CountingWriter<W> {
+    fn new(inner: W) -> Self {
+        Self { inner, count: 0 }
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.count += bytes.len() as u64;
+        self.inner.write_all(bytes)
+    }
+}
+
+/// Above this, sizes and offsets move to Zip64 extra fields.
+const ZIP32_MAX: u64 = 0xFFFF_FFFF;
+/// 1980-01-01, the earliest date zip can hold: the archive is not dated.
+const DOS_DATE: u16 = 0x21;
+
+struct Entry {
+    name: String,
+    crc: u32,
+    size: u64,
+    offset: u64,
+}
+
+impl Entry {
+    fn zip64(&self) -> bool {
+        self.size >= ZIP32_MAX || self.offset >= ZIP32_MAX
+    }
+
+    fn local_header(&self) -> Vec<u8> {
+        let mut h = Vec::new();
+        h.extend(0x0403_4b50u32.to_le_bytes());
+        h.extend(self.version().to_le_bytes());
+        h.extend([0u8; 6]); // flags, method (stored), time
+        h.extend(DOS_DATE.to_le_bytes());
+        h.extend(self.crc.to_le_bytes());
+        let size32 = if self.zip64() {
+            ZIP32_MAX as u32
+        } else {
+            self.size as u32
+        };
+        h.extend(size32.to_le_bytes());
+        h.extend(size32.to_le_bytes());
+        let extra = if self.zip64() { 20u16 } else { 0 };
+        h.extend((self.name.len() as u16).to_le_bytes());
+        h.extend(extra.to_le_bytes());
+        h.extend(self.name.as_bytes());
+        if self.zip64() {
+            h.extend([1u8, 0, 16, 0]);
+            h.extend(self.size.to_le_bytes());
+            h.extend(self.size.to_le_bytes());
+        }
+        h
+    }
+
+    fn central_header(&self) -> Vec<u8> {
+        let mut h = Vec::new();
+        h.extend(0x0201_4b50u32.to_le_bytes());
+        h.extend(self.version().to_le_bytes()); // made by
+        h.extend(self.version().to_le_bytes()); // needed
+        h.extend([0u8; 6]);
+        h.extend(DOS_DATE.to_le_bytes());
+        h.extend(self.crc.to_le_bytes());
+        let size32 = if self.zip64() {
+            ZIP32_MAX as u32
+        } else {
+            self.size as u32
+        };
+        h.extend(size32.to_le_bytes());
+        h.extend(size32.to_le_bytes());
+        h.extend((self.name.len() as u16).to_le_bytes());
+        h.extend((if self.zip64() { 28u16 } else { 0 }).to_le_bytes());
+        h.extend([0u8; 10]); // comment length, disk, internal and external attributes
+        let offset32 = if self.zip64() {
+            ZIP32_MAX as u32
+        } else {
+            self.offset as u32
+        };
+        h.extend(offset32.to_le_bytes());
+        h.extend(self.name.as_bytes());
+        if self.zip64() {
+            h.extend([1u8, 0, 24, 0]);
+            h.extend(self.size.to_le_bytes());
+            h.extend(self.size.to_le_bytes());
+            h.extend(self.offset.to_le_bytes());
+        }
+        h
+    }
+
+    fn version(&self) -> u16 {
+        if self.zip64() {
+            45
+        } else {
+            20
+        }
+    }
+}
+
+/// The end-of-central-directory record, preceded by the Zip64 record and locator when
+/// the directory itself lies past 4 GiB.
+fn end_records(entries: u64, cd_size: u64, cd_offset: u64) -> Vec<u8> {
+    let mut h = Vec::new();
+    let zip64 = cd_offset >= ZIP32_MAX || cd_size >= ZIP32_MAX;
+    if zip64 {
+        let record_at = cd_offset + cd_size;
+        h.extend(0x0606_4b50u32.to_le_bytes());
+        h.extend(44u64.to_le_bytes());
+        h.extend([45u8, 0, 45, 0]);
+        h.extend([0u8; 8]); // this disk, directory's disk
+        h.extend(entries.to_le_bytes());
+        h.extend(entries.to_le_bytes());
+        h.extend(cd_size.to_le_bytes());
+        h.extend(cd_offset.to_le_bytes());
+        h.extend(0x0706_4b50u32.to_le_bytes());
+        h.extend(0u32.to_le_bytes());
+        h.extend(record_at.to_le_bytes());
+        h.extend(1u32.to_le_bytes());
+    }
+    h.extend(0x0605_4b50u32.to_le_bytes());
+    h.extend([0u8; 4]);
+    h.extend((entries.min(0xFFFF) as u16).to_le_bytes());
+    h.extend((entries.min(0xFFFF) as u16).to_le_bytes());
+    h.extend((cd_size.min(ZIP32_MAX) as u32).to_le_bytes());
+    h.extend((cd_offset.min(ZIP32_MAX) as u32).to_le_bytes());
+    h.extend(0u16.to_le_bytes());
+    h
+}
+
+/// CRC-32 (IEEE, reflected, polynomial 0xEDB88320), as zip requires.
+struct Crc32 {
+    state: u32,
+    table: [u32; 256],
+}
+
+impl Default for Crc32 {
+    fn default() -> Self {
+        let table = std::array::from_fn(|n| {
+            (0..8).fold(n as u32, |c, _| {
+                if c & 1 == 1 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                }
+            })
+        });
+        Self { state: !0, table }
+    }
+}
+
+impl Crc32 {
+    fn update(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.state = self.table[((self.state ^ b as u32) & 0xFF) as usize] ^ (self.state >> 8);
+        }
+    }
+
+    fn finish(&self) -> u32 {
+        !self.state
+    }
+}
+
+#[cfg(test)]
+mod tests;

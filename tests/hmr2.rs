@@ -1,0 +1,267 @@
+//! `posekit process --hmr2` end to end with the small random-weight HMR2 proxy
+//! (`tests/data/hmr2/hmr2_small.onnx`, made by `scripts/make_hmr2_proxy.py --small`):
+//! the output schema, the .npz, and models that break the contract.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const CLIP: &str = "tests/data/sports2d_clip.webm";
+const SMALL: &str = "tests/data/hmr2/hmr2_small.onnx";
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_posekit"))
+        .args(args)
+        .output()
+        .expect("posekit runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn read_jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .flat_map(|x| match x.as_array() {
+            Some(_) => floats(x),
+            None => vec![x.as_f64().expect("a number")],
+        })
+        .collect()
+}
+
+fn process(dir: &Path, extra: &[&str]) -> Vec<Value> {
+    let output = dir.join("clip.poses.jsonl");
+    let mut args = vec![
+        "process",
+        CLIP,
+        "-o",
+        output.to_str().unwrap(),
+        "--hmr2",
+        SMALL,
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert!(out.status.success(), "posekit failed: {}", stderr(&out));
+    read_jsonl(&output)
+}
+
+/// Checks one person's `smpl` block; returns it.
+fn check_smpl(person: &Value, width: f64, height: f64, rotmat: bool) -> &Value {
+    let s = &person["smpl"];
+    assert_eq!(floats(&s["global_orient"]).len(), 3);
+    assert_eq!(s["body_pose"].as_array().unwrap().len(), 23);
+    assert_eq!(floats(&s["body_pose"]).len(), 69);
+    // Axis-angle of a rotation: the angle (the norm) is at most π.
+    for j in s["body_pose"].as_array().unwrap() {
+        let n = floats(j).iter().map(|v| v * v).sum::<f64>().sqrt();
+        assert!(n <= std::f64::consts::PI + 1e-4, "angle {n}");
+    }
+    assert_eq!(floats(&s["betas"]).len(), 10);
+    assert_eq!(floats(&s["pred_cam"]).len(), 3);
+    assert_eq!(floats(&s["keypoints_3d"]).len(), 44 * 3);
+    let focal = s["focal_length"].as_f64().unwrap();
+    assert!(
+        (focal - 5000.0 / 256.0 * width.max(height)).abs() < 0.1,
+        "{focal}"
+    );
+    // cam_t from pred_cam and the box, recomputed here (cam_crop_to_full).
+    let cam = floats(&s["pred_cam"]);
+    let c = floats(&s["box_center"]);
+    let size = s["box_size"].as_f64().unwrap();
+    let bs = size * cam[0] + 1e-9;
+    let t = floats(&s["cam_t"]);
+    let want = [
+        2.0 * (c[0] - width / 2.0) / bs + cam[1],
+        2.0 * (c[1] - height / 2.0) / bs + cam[2],
+        2.0 * focal / bs,
+    ];
+    for i in 0..3 {
+        assert!(
+            (t[i] - want[i]).abs() < 1e-3 * want[i].abs().max(1.0),
+            "{t:?} vs {want:?}"
+        );
+    }
+    // The crop square is the keypoint box × 1.2, grown to 3:4, squared.
+    let b = floats(&person["bbox"]);
+    let (w, h) = (1.2 * (b[2] - b[0]), 1.2 * (b[3] - b[1]));
+    assert!(
+        (size - h.max(w * 4.0 / 3.0)).abs() < 1e-2,
+        "{size} from {b:?}"
+    );
+    assert_eq!(s.get("vertices"), None, "vertices go only to the .npz");
+    assert_eq!(s.get("body_pose_rotmat").is_some(), rotmat);
+    if rotmat {
+        assert_eq!(floats(&s["body_pose_rotmat"]).len(), 23 * 9);
+        assert_eq!(floats(&s["global_orient_rotmat"]).len(), 9);
+    }
+    s
+}
+
+#[test]
+fn small_proxy_end_to_end_with_npz() {
+    let dir = tempfile::tempdir().unwrap();
+    let npz = dir.path().join("clip.smpl.npz");
+    let lines = process(
+        dir.path(),
+        &[
+            "--max-frames",
+            "20",
+            "--workers",
+            "2",
+            "--rotmat",
+            "--npz",
+            npz.to_str().unwrap(),
+        ],
+    );
+    let header = &lines[0];
+    let models: Vec<&str> = header["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(models.last(), Some(&"hmr2_small.onnx"));
+    assert_eq!(header["settings"]["hmr2_weights"], "shared");
+    let (w, h) = (
+        header["source"]["width"].as_f64().unwrap(),
+        header["source"]["height"].as_f64().unwrap(),
+    );
+    let frames = &lines[1..lines.len() - 1];
+    assert_eq!(frames.len(), 20);
+    let mut persons = 0;
+    for frame in frames {
+        for p in frame["persons"].as_array().unwrap() {
+            check_smpl(p, w, h, true);
+            persons += 1;
+        }
+    }
+    assert!(persons >= 8, "people in most frames ({persons})");
+    let summary = lines.last().unwrap();
+    assert!(summary["stages"]["hmr2_s"].as_f64().unwrap() > 0.0);
+
+    // The .npz: a zip of .npy files, one row per person, vertices included.
+    let bytes = std::fs::read(&npz).expect("the .npz is written");
+    assert_eq!(&bytes[..4], b"PK\x03\x04");
+    let text = String::from_utf8_lossy(&bytes);
+    for name in ["frame.npy", "betas.npy", "cam_t.npy", "keypoints_3d.npy"] {
+        assert!(text.contains(name), "{name} in the archive");
+    }
+    assert!(
+        text.contains(&format!("'shape': ({persons}, 6890, 3)")),
+        "vertices for every person"
+    );
+    assert!(text.contains(&format!("'shape': ({persons}, 23, 3, 3)")));
+}
+
+#[test]
+fn numpy_reads_the_npz_when_available() {
+    // numpy is not a build requirement; this check runs where a Python with numpy is
+    // (POSEKIT_TEST_PYTHON, else python3).
+    let python = std::env::var("POSEKIT_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let probe = Command::new(&python).args(["-c", "import numpy"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: no python3 with numpy");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let npz = dir.path().join("r.npz");
+    let lines = process(
+        dir.path(),
+        &["--max-frames", "10", "--npz", npz.to_str().unwrap()],
+    );
+    let first = lines[1..lines.len() - 1]
+        .iter()
+        .flat_map(|f| f["persons"].as_array().unwrap())
+        .next()
+        .expect("a person in the first frames");
+    let script = "import numpy as np, sys, json\n\
+                  z = np.load(sys.argv[1])\n\
+                  print(json.dumps({'betas': z['betas'][0].tolist(), 'rows': len(z['frame'])}))";
+    let out = Command::new(&python)
+        .args(["-c", script, npz.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (a, b) = (floats(&v["betas"]), floats(&first["smpl"]["betas"]));
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 1e-5);
+    }
+}
+
+#[test]
+fn without_rotmat_only_axis_angle() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = process(dir.path(), &["--max-frames", "10", "--workers", "1"]);
+    let person = lines[1..lines.len() - 1]
+        .iter()
+        .flat_map(|f| f["persons"].as_array().unwrap())
+        .next()
+        .expect("a person");
+    check_smpl(person, 1768.0, 994.0, false);
+}
+
+#[test]
+fn a_model_that_breaks_the_contract_is_rejected_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("r.jsonl");
+    // BlazePose's landmark model is a valid ONNX file, but NHWC with other outputs.
+    let out = run(&[
+        "process",
+        CLIP,
+        "-o",
+        out_path.to_str().unwrap(),
+        "--hmr2",
+        "models/pose_landmark_full.onnx",
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("pose_landmark_full.onnx"), "{err}");
+    assert!(err.contains("is not an HMR2 model"), "{err}");
+    assert!(err.contains("\"img\" [batch, 3, 256, 256]"), "{err}");
+    assert!(err.contains("docs/hmr2-onnx.md"), "{err}");
+    assert!(!out_path.exists(), "nothing written");
+}
+
+#[test]
+fn a_missing_or_non_onnx_model_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["process", CLIP, "--hmr2", "no/such/hmr2.onnx"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no/such/hmr2.onnx"),
+        "{}",
+        stderr(&out)
+    );
+    let junk = dir.path().join("junk.onnx");
+    std::fs::write(&junk, b"not a model").unwrap();
+    let out_path = dir.path().join("r.jsonl");
+    let out = run(&[
+        "process",
+        CLIP,
+        "-o",
+        out_path.to_str().unwrap(),
+        "--hmr2",
+        junk.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("junk.onnx"), "{}", stderr(&out));
+}
+
+#[test]
+fn npz_and_rotmat_need_hmr2() {
+    let out = run(&["process", CLIP, "--rotmat"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--hmr2"), "{}", stderr(&out));
+}
