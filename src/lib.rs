@@ -14,4 +14,5 @@ pub mod image;
 pub mod models;
 pub mod pipeline;
 pub mod pose;
+pub mod serve;
 pub mod system;

@@ -92,6 +92,7 @@ fn options_for(args: &ProcessArgs, video: &Path) -> Result<ProcessOptions> {
         render: args.render.clone(),
         progress: !args.json,
         max_frames: args.max_frames,
+        frames_done: None,
     })
 }
 
