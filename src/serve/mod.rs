@@ -93,8 +93,6 @@ pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
         max_body_bytes: config.max_body_bytes,
         timeout: config.timeout,
     };
-    announce(address, config);
-
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(ASYNC_THREADS)
         .thread_name("posekit-http")
@@ -102,8 +100,12 @@ pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
         .build()
         .context("could not start the async runtime")?;
     let served = runtime.block_on(async {
+        // Handlers first, then the announcement: a supervisor (or a test) that signals
+        // as soon as it reads the address must get a graceful stop, not the default kill.
+        let signals = Signals::install()?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let stop = shutdown_signal(jobs.clone());
+        announce(address, config);
+        let stop = shutdown_signal(signals, jobs.clone());
         axum::serve(listener, router(state))
             .with_graceful_shutdown(stop)
             .await
@@ -201,35 +203,53 @@ fn announce(address: SocketAddr, config: &ServeConfig) {
 
 /// Resolves on the first SIGINT or SIGTERM: the server then stops accepting and lets
 /// requests in flight finish. A second signal exits at once.
-async fn shutdown_signal(jobs: jobs::JobsHandle) {
-    let name = wait_for_signal().await;
+async fn shutdown_signal(mut signals: Signals, jobs: jobs::JobsHandle) {
+    let name = signals.next().await;
     eprintln!("posekit serve: {name}: not accepting new connections; finishing the requests in flight ({name} again to quit now)");
     jobs.cancel_all();
-    tokio::spawn(async {
-        let name = wait_for_signal().await;
+    tokio::spawn(async move {
+        let name = signals.next().await;
         eprintln!("posekit serve: {name} again: quitting now");
         std::process::exit(130);
     });
 }
 
+/// SIGINT and SIGTERM, caught from the moment they are installed.
 #[cfg(unix)]
-async fn wait_for_signal() -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        // Without handlers the default action (exit) applies, which is still a stop.
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
     }
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() -> &'static str {
-    let _ = tokio::signal::ctrl_c().await;
-    "Ctrl-C"
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals)
+    }
+
+    async fn next(&mut self) -> &'static str {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
 }

@@ -15,6 +15,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use http_body_util::BodyExt;
 use tokio::sync::oneshot;
 
 use super::decode::StillFormat;
@@ -228,6 +229,12 @@ fn content_type(headers: &HeaderMap) -> Result<&str, ApiError> {
     }
 }
 
+/// Bytes of an oversized body read and thrown away before the 413 goes out, and for how
+/// long: a client that is still sending when the connection closes sees "connection
+/// reset" instead of the answer (nginx's lingering close, for the same reason).
+const LINGER_BYTES: usize = 16 * 1024 * 1024;
+const LINGER: Duration = Duration::from_secs(2);
+
 /// The body, within the size limit (413) and the request's deadline (408).
 async fn read_body(
     headers: &HeaderMap,
@@ -239,35 +246,32 @@ async fn read_body(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    // Refused before reading a byte when the client says how much is coming.
+    // Refused without keeping a byte when the client says how much is coming.
     if declared.is_some_and(|n| n > s.max_body_bytes as u64) {
+        linger(body).await;
         return Err(ApiError::too_large(s.max_body_bytes));
     }
-    let bytes = match tokio::time::timeout_at(
-        deadline.into(),
-        axum::body::to_bytes(body, s.max_body_bytes),
-    )
-    .await
-    {
-        Err(_) => {
-            return Err(ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "request_timeout",
-                format!(
-                    "the request body did not arrive within the {} s request timeout",
-                    s.timeout.as_secs_f64()
-                ),
-            ))
-        }
-        Ok(Err(e)) if is_length_limit(&e) => return Err(ApiError::too_large(s.max_body_bytes)),
-        Ok(Err(e)) => {
-            return Err(ApiError::bad_request(
-                "bad_body",
-                format!("could not read the request body: {e}"),
-            ))
-        }
-        Ok(Ok(bytes)) => bytes,
-    };
+    let bytes =
+        match tokio::time::timeout_at(deadline.into(), collect(body, s.max_body_bytes)).await {
+            Err(_) => {
+                return Err(ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request_timeout",
+                    format!(
+                        "the request body did not arrive within the {} s request timeout",
+                        s.timeout.as_secs_f64()
+                    ),
+                ))
+            }
+            Ok(Err(None)) => return Err(ApiError::too_large(s.max_body_bytes)),
+            Ok(Err(Some(e))) => {
+                return Err(ApiError::bad_request(
+                    "bad_body",
+                    format!("could not read the request body: {e}"),
+                ))
+            }
+            Ok(Ok(bytes)) => bytes,
+        };
     if bytes.is_empty() {
         return Err(ApiError::bad_request(
             "empty_body",
@@ -277,17 +281,33 @@ async fn read_body(
     Ok(bytes)
 }
 
-/// `to_bytes` reports an oversized chunked body as an error whose cause is
-/// `LengthLimitError`; anything else is a broken upload.
-fn is_length_limit(e: &axum::Error) -> bool {
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        if cause.is::<http_body_util::LengthLimitError>() {
-            return true;
+/// The whole body, or `Err(None)` once it passes `limit` (after lingering), or the
+/// transport's error.
+async fn collect(mut body: Body, limit: usize) -> Result<Bytes, Option<axum::Error>> {
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(Some)?.into_data() else {
+            continue; // trailers
+        };
+        if bytes.len() + data.len() > limit {
+            linger(body).await;
+            return Err(None);
         }
-        source = cause.source();
+        bytes.extend_from_slice(&data);
     }
-    false
+    Ok(bytes.into())
+}
+
+/// Reads and drops what the client still sends, within [`LINGER_BYTES`] and [`LINGER`].
+async fn linger(mut body: Body) {
+    let until = tokio::time::Instant::now() + LINGER;
+    let mut drained = 0;
+    while drained < LINGER_BYTES {
+        match tokio::time::timeout_at(until, body.frame()).await {
+            Ok(Some(Ok(frame))) => drained += frame.data_ref().map_or(0, |d| d.len()),
+            _ => return,
+        }
+    }
 }
 
 /// The first bytes of a body, for an error message: text when printable, else hex.
@@ -314,10 +334,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_oversized_chunked_body_is_a_length_limit() {
-        let e = axum::body::to_bytes(Body::from(vec![0u8; 100]), 10)
-            .await
-            .unwrap_err();
-        assert!(is_length_limit(&e));
+    async fn an_oversized_body_is_refused_and_a_small_one_kept() {
+        let err = collect(Body::from(vec![0u8; 100]), 10).await.unwrap_err();
+        assert!(err.is_none(), "over the limit is not a transport error");
+        let bytes = collect(Body::from(vec![7u8; 10]), 10).await.unwrap();
+        assert_eq!(bytes.len(), 10);
     }
 }
