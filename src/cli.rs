@@ -77,6 +77,21 @@ pub enum Command {
     ///   posekit tune --expose-service --host-memory 32GB --json
     #[command(verbatim_doc_comment)]
     Tune(TuneArgs),
+
+    /// Serve pose estimation over HTTP, with the models loaded once.
+    ///
+    /// Endpoints: GET /health; POST /v1/pose with a JPEG or PNG body answers one frame
+    /// record (the `process` schema); POST /v1/jobs with a video body answers a job id,
+    /// GET /v1/jobs/ID its progress and GET /v1/jobs/ID/result its JSON Lines result.
+    /// A full queue answers 503 with Retry-After. SIGINT or SIGTERM stops it after the
+    /// requests in flight. Binds 127.0.0.1 unless --host says otherwise.
+    ///
+    /// Examples:
+    ///   posekit serve
+    ///   posekit serve --port 8080 --workers 2
+    ///   curl -H 'Content-Type: image/jpeg' --data-binary @person.jpg localhost:5000/v1/pose
+    #[command(verbatim_doc_comment)]
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +130,67 @@ pub struct TuneArgs {
     /// Seconds each probe of the machine may take (Windows interop can be slow).
     #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = positive_seconds)]
     pub timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Anything but loopback lets other machines in (with a warning).
+    #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on (default: [serve] port in posekit.toml, else 5000; 0 picks a free one).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// Pose workers, each with its own copy of the models (default: [process] workers in
+    /// posekit.toml, else the number of logical cores).
+    #[arg(short, long, value_name = "N")]
+    pub workers: Option<usize>,
+
+    /// ONNX Runtime threads inside each worker.
+    #[arg(long, value_name = "T", default_value_t = 1)]
+    pub threads_per_worker: usize,
+
+    /// Pose requests that may wait for a worker; beyond that the answer is 503
+    /// (default: 4 per worker).
+    #[arg(long, value_name = "N")]
+    pub queue: Option<usize>,
+
+    /// Video jobs that may wait behind the running one; beyond that the answer is 503.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub job_queue: usize,
+
+    /// Largest request body in MB (images and video uploads); larger ones get 413.
+    #[arg(long, value_name = "MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_body_mb: u64,
+
+    /// Seconds a request may take, upload and inference together (408 while uploading,
+    /// 504 while waiting for a worker).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub timeout: f64,
+
+    /// Most people reported per image or frame.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub max_people: usize,
+
+    /// Video jobs: look for new people at least every K frames (as `process`).
+    #[arg(long, value_name = "K", default_value_t = 30)]
+    pub detect_every: u32,
+
+    /// BlazePose detector ONNX file instead of the built-in one.
+    #[arg(long, value_name = "PATH")]
+    pub detector: Option<PathBuf>,
+
+    /// BlazePose landmark ONNX file instead of the built-in one.
+    #[arg(long, value_name = "PATH")]
+    pub landmarks: Option<PathBuf>,
+
+    /// Test hook: each pose request waits this long in its worker before inference.
+    #[arg(long, value_name = "MS", default_value_t = 0, hide = true)]
+    pub debug_inference_delay_ms: u64,
+
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
 #[derive(Debug, Args)]

@@ -14,5 +14,6 @@ pub mod image;
 pub mod models;
 pub mod pipeline;
 pub mod pose;
+pub mod serve;
 pub mod system;
 pub mod tune;

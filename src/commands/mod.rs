@@ -3,4 +3,5 @@
 pub mod bench;
 pub mod doctor;
 pub mod process;
+pub mod serve;
 pub mod tune;

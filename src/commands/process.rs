@@ -119,6 +119,7 @@ fn options_for(args: &ProcessArgs, video: &Path, defaults: &Defaults) -> Result<
                 Hmr2WeightsArg::PerWorker => WeightSharing::PerWorker,
             },
         }),
+        frames_done: None,
     })
 }
 

@@ -3,6 +3,8 @@
 //! Drawn only when asked and when stderr is a terminal, so logs and pipes stay clean.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -10,6 +12,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// A progress bar that may be hidden; every method is cheap when it is.
 pub struct Progress {
     bar: ProgressBar,
+    /// Frames written, for a watcher in another thread (`serve` reports job progress).
+    counter: Option<Arc<AtomicU64>>,
 }
 
 impl Progress {
@@ -32,12 +36,21 @@ impl Progress {
             bar.set_style(style);
         }
         bar.enable_steady_tick(Duration::from_millis(200));
-        Progress { bar }
+        Progress { bar, counter: None }
+    }
+
+    /// Also publishes the frame count to `counter`, when given.
+    pub fn counting(mut self, counter: Option<Arc<AtomicU64>>) -> Self {
+        self.counter = counter;
+        self
     }
 
     /// Frames written so far.
     pub fn advance(&self, frames: u64) {
         self.bar.set_position(frames);
+        if let Some(counter) = &self.counter {
+            counter.store(frames, Ordering::Relaxed);
+        }
     }
 
     /// Clears the bar so the summary line prints on a clean line.

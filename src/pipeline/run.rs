@@ -10,7 +10,7 @@
 //! through its own share. With one worker this is exactly MediaPipe's video mode.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -77,6 +77,8 @@ pub struct ProcessOptions {
     pub max_frames: Option<u64>,
     /// HMR2 mesh recovery on every person found, if wanted.
     pub hmr2: Option<Hmr2Options>,
+    /// Frames written so far, published for a watcher (`serve` reports job progress).
+    pub frames_done: Option<Arc<AtomicU64>>,
 }
 
 /// What a finished (or interrupted) run produced.
@@ -169,7 +171,8 @@ pub fn process_video(
     let stop = AtomicBool::new(false);
     let handoff = Handoff::default();
     let (results_tx, results_rx) = sync_channel::<Message>(options.workers * 4);
-    let progress = Progress::new(options.progress, info.frames);
+    let progress =
+        Progress::new(options.progress, info.frames).counting(options.frames_done.clone());
     let written = std::thread::scope(|scope| {
         let queues = spawn_decoder(scope, source, options, cancel, &stop, &results_tx);
         pool.in_place_scope(|workers| {

@@ -1,0 +1,115 @@
+//! `posekit serve`: checks the flags, fills defaults from posekit.toml, loads the
+//! runtime, and hands a typed [`ServeConfig`] to the service.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::ServeArgs;
+use crate::config::{config_path, load, Config, DEFAULT_SERVE_PORT};
+use crate::engine::{Engine, ModelSource, RuntimeSearch};
+use crate::models::builtin;
+use crate::serve::errors::MB;
+use crate::serve::ServeConfig;
+
+/// Pose requests queued per worker by default: enough to ride out a burst, few enough
+/// that a queued request still finishes well inside the timeout.
+const QUEUE_PER_WORKER: usize = 4;
+
+pub fn run(args: &ServeArgs) -> Result<()> {
+    let file = match config_path() {
+        Some(path) => load(&path).with_context(|| format!("reading {}", path.display()))?,
+        None => None,
+    };
+    let config = to_config(args, &file.unwrap_or_default())?;
+    let engine = Engine::load(&RuntimeSearch::from_environment(
+        args.runtime.ort_lib.clone(),
+    ))?;
+    crate::serve::run(engine, &config)
+}
+
+/// Flags first, then posekit.toml, then built-in defaults.
+fn to_config(args: &ServeArgs, file: &Config) -> Result<ServeConfig> {
+    let workers = args
+        .workers
+        .or(file.workers)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if workers == 0 || args.threads_per_worker == 0 {
+        bail!("--workers and --threads-per-worker must be at least 1");
+    }
+    if args.max_people == 0 || args.detect_every == 0 {
+        bail!("--max-people and --detect-every must be at least 1");
+    }
+    if !(args.timeout > 0.0 && args.timeout <= 3600.0) {
+        bail!(
+            "--timeout {} is not a number of seconds between 0 and 3600",
+            args.timeout
+        );
+    }
+    for model in [&args.detector, &args.landmarks].into_iter().flatten() {
+        if !model.is_file() {
+            bail!("model file {} does not exist", model.display());
+        }
+    }
+    Ok(ServeConfig {
+        host: args.host.clone(),
+        port: args.port.or(file.serve_port).unwrap_or(DEFAULT_SERVE_PORT),
+        workers,
+        threads_per_worker: args.threads_per_worker,
+        queue: args.queue.unwrap_or(QUEUE_PER_WORKER * workers),
+        max_people: args.max_people,
+        detect_every: args.detect_every,
+        detector: model_source(&args.detector, builtin::DETECTOR),
+        landmarks: model_source(&args.landmarks, builtin::LANDMARKS),
+        job_workers: workers,
+        job_queue: args.job_queue,
+        max_body_bytes: args.max_body_mb as usize * MB,
+        timeout: Duration::from_secs_f64(args.timeout),
+        debug_delay: Duration::from_millis(args.debug_inference_delay_ms),
+    })
+}
+
+fn model_source(path: &Option<PathBuf>, builtin: ModelSource) -> ModelSource {
+    path.clone().map(ModelSource::File).unwrap_or(builtin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn args(line: &[&str]) -> ServeArgs {
+        let mut all = vec!["posekit", "serve"];
+        all.extend_from_slice(line);
+        match Cli::parse_from(all).command {
+            Command::Serve(args) => args,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let file = Config {
+            workers: Some(3),
+            serve_port: Some(8080),
+            ..Config::default()
+        };
+        let c = to_config(&args(&[]), &file).unwrap();
+        assert_eq!((c.port, c.workers, c.queue), (8080, 3, 12));
+        assert_eq!(c.host, "127.0.0.1");
+        let c = to_config(&args(&["--port", "0", "-w", "1", "--queue", "0"]), &file).unwrap();
+        assert_eq!((c.port, c.workers, c.queue), (0, 1, 0));
+        let c = to_config(&args(&["--max-body-mb", "2"]), &Config::default()).unwrap();
+        assert_eq!((c.port, c.max_body_bytes), (DEFAULT_SERVE_PORT, 2 * MB));
+    }
+
+    #[test]
+    fn nonsense_is_refused_with_the_flag_named() {
+        let err = to_config(&args(&["--timeout", "0"]), &Config::default()).unwrap_err();
+        assert!(err.to_string().contains("--timeout"), "{err}");
+        let err = to_config(&args(&["-w", "0"]), &Config::default()).unwrap_err();
+        assert!(err.to_string().contains("--workers"), "{err}");
+    }
+}

@@ -1,0 +1,257 @@
+//! `posekit serve`: the pose service. Loads the models once, binds (loopback by
+//! default), serves until SIGINT or SIGTERM, then drains and exits.
+//!
+//! ```text
+//! axum on tokio (2 async threads) ──try_send──▶ bounded queue ──▶ pose workers (own BlazePose each)
+//!        │                                          full → 503 Retry-After
+//!        └── spawn_blocking: save upload, probe ──▶ job queue ──▶ job runner (process_video)
+//! ```
+//!
+//! Handlers never run models; see `routes`. The pipeline and models are used as
+//! `process` uses them; nothing here touches ort or FFmpeg directly.
+
+mod decode;
+pub mod errors;
+pub mod jobs;
+pub mod pool;
+pub mod routes;
+
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::engine::{Engine, Inference, ModelSource};
+use crate::models::blazepose::BlazePose;
+use crate::pipeline::jsonl::ModelRef;
+use crate::pipeline::{Mode, ProcessOptions};
+use jobs::JobRunner;
+use pool::{DebugDelay, Layout, Pool};
+use routes::{router, AppState};
+
+/// Async threads. Handlers only parse, copy bodies and wait on channels, so two are
+/// plenty, and two keep `/health` answering while one copies a large upload.
+const ASYNC_THREADS: usize = 2;
+
+/// Everything the service needs, typed (from `posekit serve`'s flags and posekit.toml).
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    pub host: String,
+    /// 0 picks a free port (tests); the bound address is printed either way.
+    pub port: u16,
+    /// Pose workers, each with its own BlazePose.
+    pub workers: usize,
+    pub threads_per_worker: usize,
+    /// Pose requests that may wait beyond those being worked on.
+    pub queue: usize,
+    pub max_people: usize,
+    pub detect_every: u32,
+    pub detector: ModelSource,
+    pub landmarks: ModelSource,
+    /// Workers of the `process` pipeline a video job runs on.
+    pub job_workers: usize,
+    /// Video jobs that may wait beyond the running one.
+    pub job_queue: usize,
+    pub max_body_bytes: usize,
+    /// Per request: the upload and the inference together.
+    pub timeout: Duration,
+    /// Test hook: each pose task waits this long before inference.
+    pub debug_delay: Duration,
+}
+
+/// Runs the service until a signal; returns once everything in flight is done.
+pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
+    // Models before the port: a bad model file fails without ever looking up.
+    let (models, refs) = load_models(engine, config)?;
+    let listener = bind(&config.host, config.port)?;
+    let address = listener.local_addr().context("reading the bound address")?;
+    let layout = Layout {
+        workers: config.workers,
+        threads_per_worker: config.threads_per_worker,
+        queue_capacity: config.queue,
+        max_people: config.max_people,
+    };
+    let (pool, pool_handle) = Pool::start(models, layout, DebugDelay(config.debug_delay))
+        .context("could not start the inference threads")?;
+    let uploads = tempfile::Builder::new()
+        .prefix("posekit-serve-")
+        .tempdir()
+        .context("could not create a temporary folder for video uploads")?;
+    let (runner, jobs) = JobRunner::start(
+        engine,
+        job_template(config),
+        config.job_queue,
+        uploads.path(),
+    )
+    .context("could not start the job thread")?;
+    let state = AppState {
+        pool: pool_handle,
+        jobs: jobs.clone(),
+        models: Arc::new(refs),
+        started: Instant::now(),
+        max_body_bytes: config.max_body_bytes,
+        timeout: config.timeout,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(ASYNC_THREADS)
+        .thread_name("posekit-http")
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    let served = runtime.block_on(async {
+        // Handlers first, then the announcement: a supervisor (or a test) that signals
+        // as soon as it reads the address must get a graceful stop, not the default kill.
+        let signals = Signals::install()?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        announce(address, config);
+        let stop = shutdown_signal(signals, jobs.clone());
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(stop)
+            .await
+    });
+    // Every connection is closed now; the handles are the last senders, so dropping
+    // them lets the workers finish their queue and stop.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    jobs.cancel_all();
+    drop(jobs);
+    pool.join();
+    runner.join();
+    drop(uploads);
+    served.context("the HTTP server failed")?;
+    eprintln!("posekit serve: stopped");
+    Ok(())
+}
+
+/// One BlazePose per worker, as in `process`; also the models' names and hashes.
+fn load_models(engine: &Engine, config: &ServeConfig) -> Result<(Vec<BlazePose>, Vec<ModelRef>)> {
+    let mut models = Vec::new();
+    let mut refs = Vec::new();
+    for _ in 0..config.workers {
+        let detector = engine.session(&config.detector, config.threads_per_worker)?;
+        let landmarks = engine.session(&config.landmarks, config.threads_per_worker)?;
+        refs = [detector.info(), landmarks.info()]
+            .iter()
+            .map(|m| ModelRef {
+                name: m.name.clone(),
+                sha256: m.sha256.clone(),
+            })
+            .collect();
+        models.push(BlazePose::new(Box::new(detector), Box::new(landmarks))?);
+    }
+    Ok((models, refs))
+}
+
+/// A video job is `posekit process` in video mode (tracking), written to a temp file.
+fn job_template(config: &ServeConfig) -> ProcessOptions {
+    ProcessOptions {
+        mode: Mode::Video,
+        workers: config.job_workers,
+        threads_per_worker: config.threads_per_worker,
+        max_people: config.max_people,
+        detect_every: config.detect_every,
+        detector: config.detector.clone(),
+        landmarks: config.landmarks.clone(),
+        output: Default::default(),
+        render: None,
+        progress: false,
+        max_frames: None,
+        frames_done: None,
+        // The service runs BlazePose only; HMR2 jobs are not offered yet.
+        hmr2: None,
+    }
+}
+
+fn bind(host: &str, port: u16) -> Result<TcpListener> {
+    let address: SocketAddr = (host, port)
+        .to_socket_addrs()
+        .with_context(|| format!("--host {host}: not an address or a resolvable name"))?
+        .next()
+        .with_context(|| format!("--host {host}: the name has no address"))?;
+    let listener = TcpListener::bind(address).map_err(|e| {
+        let fix = if e.kind() == std::io::ErrorKind::AddrInUse {
+            format!(
+                "another program listens there (`ss -ltnp 'sport = :{port}'` names it, and `posekit doctor --check service --port {port}` says whether it is posekit); stop it or pass another --port"
+            )
+        } else {
+            "check --host and --port (ports below 1024 need privileges)".to_string()
+        };
+        anyhow::anyhow!("cannot listen on {address}: {e}.\nFix: {fix}")
+    })?;
+    listener
+        .set_nonblocking(true)
+        .context("setting the listening socket non-blocking")?;
+    Ok(listener)
+}
+
+/// The bound address (tests read it from here), and a warning when other machines can
+/// reach a service that has no authentication.
+fn announce(address: SocketAddr, config: &ServeConfig) {
+    eprintln!(
+        "posekit serve: listening on http://{address} ({} pose workers × {} ONNX Runtime threads, queue {}, {} MB body limit, {} s timeout)",
+        config.workers,
+        config.threads_per_worker,
+        config.queue,
+        config.max_body_bytes / errors::MB,
+        config.timeout.as_secs_f64(),
+    );
+    if !address.ip().is_loopback() {
+        eprintln!(
+            "posekit serve: warning: {} is not a loopback address, so other machines on the network can send work to this service, which has no authentication. Bind 127.0.0.1 (the default) unless that is what you want; under WSL2, Windows reaches 127.0.0.1 through localhost forwarding",
+            address.ip()
+        );
+    }
+}
+
+/// Resolves on the first SIGINT or SIGTERM: the server then stops accepting and lets
+/// requests in flight finish. A second signal exits at once.
+async fn shutdown_signal(mut signals: Signals, jobs: jobs::JobsHandle) {
+    let name = signals.next().await;
+    eprintln!("posekit serve: {name}: not accepting new connections; finishing the requests in flight ({name} again to quit now)");
+    jobs.cancel_all();
+    tokio::spawn(async move {
+        let name = signals.next().await;
+        eprintln!("posekit serve: {name} again: quitting now");
+        std::process::exit(130);
+    });
+}
+
+/// SIGINT and SIGTERM, caught from the moment they are installed.
+#[cfg(unix)]
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+}
+
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals)
+    }
+
+    async fn next(&mut self) -> &'static str {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
