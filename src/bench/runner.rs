@@ -16,7 +16,7 @@ use crate::models::hmr2::Hmr2;
 use crate::pipeline::jsonl::Stages;
 use crate::pipeline::mesh::{self, Hmr2Options};
 use crate::pipeline::source::{SourceEvent, VideoSource};
-use crate::pipeline::Mode;
+use crate::pipeline::{load_blazepose, Mode};
 
 /// Memory for the frames the models-only ceiling runs on. The ceiling must see the very
 /// frames the pipeline sees (a frame with two people costs twice one with one), so all K
@@ -112,17 +112,13 @@ impl Runner for RealRunner<'_> {
 
     fn models_only(&mut self, layout: Layout) -> Result<f64> {
         let s = &self.settings;
-        let mut models = (0..layout.workers)
-            .map(|_| {
-                let detector = self
-                    .engine
-                    .session(&s.detector, layout.threads_per_worker)?;
-                let landmarks = self
-                    .engine
-                    .session(&s.landmarks, layout.threads_per_worker)?;
-                Ok(BlazePose::new(Box::new(detector), Box::new(landmarks))?)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let (mut models, _) = load_blazepose(
+            self.engine,
+            &s.detector,
+            &s.landmarks,
+            layout.workers,
+            layout.threads_per_worker,
+        )?;
         let mut meshes: Vec<Option<Hmr2>> = match &s.hmr2 {
             Some(h) => mesh::load(self.engine, h, layout.workers, layout.threads_per_worker)?
                 .into_iter()

@@ -16,4 +16,4 @@ pub mod reorder;
 pub mod run;
 pub mod source;
 
-pub use run::{process_video, Mode, Outcome, ProcessOptions};
+pub use run::{load_blazepose, process_video, Mode, Outcome, ProcessOptions};

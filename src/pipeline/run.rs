@@ -253,18 +253,20 @@ struct WorkerModels {
 }
 
 /// One BlazePose per worker: the models are small (a few MB), so each worker owns its
-/// sessions and no worker ever waits on another's lock. HMR2 is 2.7 GB, so the engine
-/// gives every worker a handle on one copy of its weights. Also returns the header's
-/// model list.
-fn load_models(
+/// sessions and no worker ever waits on another's lock. Also returns the models' names
+/// and hashes, as result headers list them. `serve` and `bench` load theirs the same way.
+pub fn load_blazepose(
     engine: &Engine,
-    options: &ProcessOptions,
-) -> Result<(Vec<WorkerModels>, Vec<ModelRef>)> {
+    detector: &ModelSource,
+    landmarks: &ModelSource,
+    workers: usize,
+    threads_per_worker: usize,
+) -> Result<(Vec<BlazePose>, Vec<ModelRef>), EngineError> {
     let mut refs = Vec::new();
     let mut models = Vec::new();
-    for _ in 0..options.workers {
-        let detector = engine.session(&options.detector, options.threads_per_worker)?;
-        let landmarks = engine.session(&options.landmarks, options.threads_per_worker)?;
+    for _ in 0..workers {
+        let detector = engine.session(detector, threads_per_worker)?;
+        let landmarks = engine.session(landmarks, threads_per_worker)?;
         refs = [detector.info(), landmarks.info()]
             .iter()
             .map(|m| ModelRef {
@@ -274,6 +276,22 @@ fn load_models(
             .collect();
         models.push(BlazePose::new(Box::new(detector), Box::new(landmarks))?);
     }
+    Ok((models, refs))
+}
+
+/// BlazePose per worker (see [`load_blazepose`]) and, with `--hmr2`, HMR2: 2.7 GB, so
+/// the engine gives every worker a handle on one copy of its weights.
+fn load_models(
+    engine: &Engine,
+    options: &ProcessOptions,
+) -> Result<(Vec<WorkerModels>, Vec<ModelRef>)> {
+    let (models, mut refs) = load_blazepose(
+        engine,
+        &options.detector,
+        &options.landmarks,
+        options.workers,
+        options.threads_per_worker,
+    )?;
     let mut hmr2s: Vec<Option<Hmr2>> = match &options.hmr2 {
         Some(h) => {
             let loaded = super::mesh::load(engine, h, options.workers, options.threads_per_worker)?;

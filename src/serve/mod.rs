@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::engine::{Engine, Inference, ModelSource};
+use crate::engine::{Engine, ModelSource};
 use crate::models::blazepose::BlazePose;
 use crate::pipeline::jsonl::ModelRef;
-use crate::pipeline::{Mode, ProcessOptions};
+use crate::pipeline::{load_blazepose, Mode, ProcessOptions};
 use jobs::JobRunner;
 use pool::{DebugDelay, Layout, Pool};
 use routes::{router, AppState};
@@ -125,21 +125,13 @@ pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
 
 /// One BlazePose per worker, as in `process`; also the models' names and hashes.
 fn load_models(engine: &Engine, config: &ServeConfig) -> Result<(Vec<BlazePose>, Vec<ModelRef>)> {
-    let mut models = Vec::new();
-    let mut refs = Vec::new();
-    for _ in 0..config.workers {
-        let detector = engine.session(&config.detector, config.threads_per_worker)?;
-        let landmarks = engine.session(&config.landmarks, config.threads_per_worker)?;
-        refs = [detector.info(), landmarks.info()]
-            .iter()
-            .map(|m| ModelRef {
-                name: m.name.clone(),
-                sha256: m.sha256.clone(),
-            })
-            .collect();
-        models.push(BlazePose::new(Box::new(detector), Box::new(landmarks))?);
-    }
-    Ok((models, refs))
+    Ok(load_blazepose(
+        engine,
+        &config.detector,
+        &config.landmarks,
+        config.workers,
+        config.threads_per_worker,
+    )?)
 }
 
 /// A video job is `posekit process` in video mode (tracking), written to a temp file.
