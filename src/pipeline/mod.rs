@@ -15,5 +15,7 @@ pub mod render;
 pub mod reorder;
 pub mod run;
 pub mod source;
+mod workers;
 
-pub use run::{load_blazepose, process_video, Mode, Outcome, ProcessOptions};
+pub use run::{process_video, Mode, Outcome, ProcessOptions};
+pub use workers::load_blazepose;

@@ -4,10 +4,8 @@
 //! decoder thread ──bounded──▶ workers (rayon pool) ──▶ reorder ──▶ JSONL · render · progress
 //! ```
 //!
-//! In image mode any worker takes any frame from one shared queue. In video mode a person
-//! is tracked from frame to frame, which makes each frame depend on an earlier one; to
-//! keep every worker busy anyway, worker `w` owns the frames `w, w+N, w+2N, …` and tracks
-//! through its own share. With one worker this is exactly MediaPipe's video mode.
+//! The decoder and the writer live here; the workers (their models and their loop) are
+//! in `workers`, and how video-mode workers share tracks is in `handoff`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,17 +16,17 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use super::handoff::Handoff;
-use super::jsonl::{FrameRecord, Header, JsonlWriter, ModelRef, Settings, Stages, Summary};
+use super::jsonl::{FrameRecord, Header, JsonlWriter, Settings, Stages, Summary};
 use super::mesh::{Hmr2Options, NpzSink};
 use super::overlay::draw_persons;
 use super::progress::Progress;
 use super::render::Renderer;
 use super::reorder::Reorder;
 use super::source::{Frame, SourceEvent, VideoInfo, VideoSource};
-use crate::engine::{Engine, EngineError, Inference, ModelSource};
+use super::workers::{load_models, spawn_workers, Shared};
+use crate::engine::{Engine, ModelSource};
 use crate::image::RgbImage;
-use crate::models::blazepose::{mediapipe_time, BlazePose, Clock, Tracker};
-use crate::models::hmr2::{Hmr2, Smpl};
+use crate::models::hmr2::Smpl;
 use crate::pose::Person;
 use crate::system::peak_memory::peak_rss_bytes;
 
@@ -96,29 +94,29 @@ pub struct Outcome {
 
 /// A decoded frame on its way to a worker; `seq` counts frames handed out, so the
 /// reorder buffer sees no gaps even when the source skipped a corrupt frame.
-struct Job {
-    seq: u64,
-    frame: Frame,
+pub(super) struct Job {
+    pub(super) seq: u64,
+    pub(super) frame: Frame,
     /// Seconds the decoder spent producing this frame (decode and colour conversion).
-    decode_s: f64,
+    pub(super) decode_s: f64,
 }
 
 /// A worker's answer for one job.
-struct Done {
-    seq: u64,
-    index: u64,
-    t: f64,
-    persons: Vec<Person>,
+pub(super) struct Done {
+    pub(super) seq: u64,
+    pub(super) index: u64,
+    pub(super) t: f64,
+    pub(super) persons: Vec<Person>,
     /// HMR2 results parallel to `persons`; empty without `--hmr2`.
-    smpl: Vec<Smpl>,
+    pub(super) smpl: Vec<Smpl>,
     /// Kept only when rendering.
-    image: Option<RgbImage>,
+    pub(super) image: Option<RgbImage>,
     /// Seconds spent on this frame per stage, so far (decode, detect, landmarks).
-    stages: Stages,
+    pub(super) stages: Stages,
 }
 
 /// What the workers and the decoder tell the writer.
-enum Message {
+pub(super) enum Message {
     Done(Done),
     /// The source could not decode a frame; counted, never fatal.
     Skipped,
@@ -246,74 +244,8 @@ fn settings(options: &ProcessOptions) -> Settings {
     }
 }
 
-/// A worker's models.
-struct WorkerModels {
-    pose: BlazePose,
-    hmr2: Option<Hmr2>,
-}
-
-/// One BlazePose per worker: the models are small (a few MB), so each worker owns its
-/// sessions and no worker ever waits on another's lock. Also returns the models' names
-/// and hashes, as result headers list them. `serve` and `bench` load theirs the same way.
-pub fn load_blazepose(
-    engine: &Engine,
-    detector: &ModelSource,
-    landmarks: &ModelSource,
-    workers: usize,
-    threads_per_worker: usize,
-) -> Result<(Vec<BlazePose>, Vec<ModelRef>), EngineError> {
-    let mut refs = Vec::new();
-    let mut models = Vec::new();
-    for _ in 0..workers {
-        let detector = engine.session(detector, threads_per_worker)?;
-        let landmarks = engine.session(landmarks, threads_per_worker)?;
-        refs = [detector.info(), landmarks.info()]
-            .iter()
-            .map(|m| ModelRef {
-                name: m.name.clone(),
-                sha256: m.sha256.clone(),
-            })
-            .collect();
-        models.push(BlazePose::new(Box::new(detector), Box::new(landmarks))?);
-    }
-    Ok((models, refs))
-}
-
-/// BlazePose per worker (see [`load_blazepose`]) and, with `--hmr2`, HMR2: 2.7 GB, so
-/// the engine gives every worker a handle on one copy of its weights.
-fn load_models(
-    engine: &Engine,
-    options: &ProcessOptions,
-) -> Result<(Vec<WorkerModels>, Vec<ModelRef>)> {
-    let (models, mut refs) = load_blazepose(
-        engine,
-        &options.detector,
-        &options.landmarks,
-        options.workers,
-        options.threads_per_worker,
-    )?;
-    let mut hmr2s: Vec<Option<Hmr2>> = match &options.hmr2 {
-        Some(h) => {
-            let loaded = super::mesh::load(engine, h, options.workers, options.threads_per_worker)?;
-            refs.extend(loaded.first().map(|m| ModelRef {
-                name: m.info().name.clone(),
-                sha256: m.info().sha256.clone(),
-            }));
-            loaded.into_iter().map(Some).collect()
-        }
-        None => Vec::new(),
-    };
-    hmr2s.resize_with(models.len(), || None);
-    let models = models
-        .into_iter()
-        .zip(hmr2s)
-        .map(|(pose, hmr2)| WorkerModels { pose, hmr2 })
-        .collect();
-    Ok((models, refs))
-}
-
 /// Where the decoder sends frames: one shared queue, or one queue per worker.
-enum Queues {
+pub(super) enum Queues {
     Shared(Arc<Mutex<Receiver<Job>>>),
     PerWorker(Vec<Receiver<Job>>),
 }
@@ -401,132 +333,6 @@ fn decode_loop(
 fn debug_skip(index: u64, reason: &str) {
     if std::env::var_os("POSEKIT_DEBUG").is_some() {
         eprintln!("posekit: skipped frame near index {index}: {reason}");
-    }
-}
-
-/// What every worker shares for the whole run.
-#[derive(Clone, Copy)]
-struct Shared<'a> {
-    handoff: &'a Handoff,
-    stop: &'a AtomicBool,
-}
-
-fn spawn_workers<'scope>(
-    pool: &rayon::Scope<'scope>,
-    queues: Queues,
-    models: Vec<WorkerModels>,
-    options: &ProcessOptions,
-    keep_images: bool,
-    shared: Shared<'scope>,
-    results: &SyncSender<Message>,
-) {
-    let (mode, max_people, detect_every) = (options.mode, options.max_people, options.detect_every);
-    let workers = models.len();
-    let per_worker: Vec<WorkerQueue> = match queues {
-        Queues::PerWorker(rxs) => rxs.into_iter().map(WorkerQueue::Own).collect(),
-        Queues::Shared(rx) => (0..models.len())
-            .map(|_| WorkerQueue::Shared(Arc::clone(&rx)))
-            .collect(),
-    };
-    for (model, queue) in models.into_iter().zip(per_worker) {
-        let results = results.clone();
-        pool.spawn(move |_| {
-            let mut worker = Worker {
-                model: model.pose,
-                hmr2: model.hmr2,
-                // Frames are stamped in MediaPipe's time base by index (see
-                // `mediapipe_time`), so a worker that sees every N-th frame still tells
-                // its tracking filter how far apart they are.
-                tracker: (mode == Mode::Video)
-                    .then(|| Tracker::new(max_people, detect_every).with_clock(Clock::Given)),
-                max_people,
-                keep_images,
-                handoff: (mode == Mode::Video && workers > 1).then_some(shared.handoff),
-                stop: shared.stop,
-            };
-            while let Some(job) = queue.next() {
-                let message = match worker.run(job) {
-                    Ok(done) => Message::Done(done),
-                    Err(e) => Message::Failed(e.into()),
-                };
-                if results.send(message).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-}
-
-enum WorkerQueue {
-    Shared(Arc<Mutex<Receiver<Job>>>),
-    Own(Receiver<Job>),
-}
-
-impl WorkerQueue {
-    fn next(&self) -> Option<Job> {
-        match self {
-            WorkerQueue::Own(rx) => rx.recv().ok(),
-            WorkerQueue::Shared(rx) => rx.lock().ok()?.recv().ok(),
-        }
-    }
-}
-
-/// One worker's models and, in video mode, its tracks.
-struct Worker<'a> {
-    model: BlazePose,
-    hmr2: Option<Hmr2>,
-    tracker: Option<Tracker>,
-    max_people: usize,
-    keep_images: bool,
-    /// Video mode with several workers: tracks handed between workers.
-    handoff: Option<&'a Handoff>,
-    stop: &'a AtomicBool,
-}
-
-impl Worker<'_> {
-    fn run(&mut self, job: Job) -> Result<Done, EngineError> {
-        let Job {
-            seq,
-            frame,
-            decode_s,
-        } = job;
-        let t = mediapipe_time(frame.index);
-        let persons = match (&mut self.tracker, self.handoff) {
-            (Some(tracker), Some(handoff)) => {
-                let previous = || match seq.checked_sub(1) {
-                    Some(prev) => handoff.wait_for(prev, self.stop),
-                    None => Vec::new(),
-                };
-                let persons = tracker.track_or_adopt(&mut self.model, &frame.image, t, previous);
-                // Publish even after a failure, so no neighbour waits for this frame.
-                handoff.publish(seq, tracker.next_rois());
-                persons?
-            }
-            (Some(tracker), None) => tracker.track(&mut self.model, &frame.image, t)?,
-            (None, _) => self.model.detect_persons(&frame.image, self.max_people)?,
-        };
-        let times = self.model.take_stage_times();
-        let started = Instant::now();
-        let smpl = match &mut self.hmr2 {
-            Some(hmr2) => super::mesh::recover(hmr2, &frame.image, &persons)?,
-            None => Vec::new(),
-        };
-        let hmr2_s = started.elapsed().as_secs_f64();
-        Ok(Done {
-            seq,
-            index: frame.index,
-            t: frame.t,
-            persons,
-            smpl,
-            image: self.keep_images.then_some(frame.image),
-            stages: Stages {
-                decode_s,
-                detect_s: times.detect.as_secs_f64(),
-                landmarks_s: times.landmarks.as_secs_f64(),
-                hmr2_s,
-                ..Stages::default()
-            },
-        })
     }
 }
 

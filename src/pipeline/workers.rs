@@ -1,0 +1,212 @@
+//! The worker side of the pipeline: loading each worker's models, and the loop in which
+//! a worker takes decoded frames and turns them into persons (and meshes).
+//!
+//! In image mode any worker takes any frame from one shared queue. In video mode worker
+//! `w` of `N` owns frames `w, w+N, …` and tracks through them, taking over its
+//! neighbour's tracks through [`Handoff`] when it would otherwise need the detector.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::Result;
+
+use super::handoff::Handoff;
+use super::jsonl::{ModelRef, Stages};
+use super::run::{Done, Job, Message, Mode, ProcessOptions, Queues};
+use crate::engine::{Engine, EngineError, Inference, ModelSource};
+use crate::models::blazepose::{mediapipe_time, BlazePose, Clock, Tracker};
+use crate::models::hmr2::Hmr2;
+
+/// A worker's models.
+pub(super) struct WorkerModels {
+    pose: BlazePose,
+    hmr2: Option<Hmr2>,
+}
+
+/// One BlazePose per worker: the models are small (a few MB), so each worker owns its
+/// sessions and no worker ever waits on another's lock. Also returns the models' names
+/// and hashes, as result headers list them. `serve` and `bench` load theirs the same way.
+pub fn load_blazepose(
+    engine: &Engine,
+    detector: &ModelSource,
+    landmarks: &ModelSource,
+    workers: usize,
+    threads_per_worker: usize,
+) -> Result<(Vec<BlazePose>, Vec<ModelRef>), EngineError> {
+    let mut refs = Vec::new();
+    let mut models = Vec::new();
+    for _ in 0..workers {
+        let detector = engine.session(detector, threads_per_worker)?;
+        let landmarks = engine.session(landmarks, threads_per_worker)?;
+        refs = [detector.info(), landmarks.info()]
+            .iter()
+            .map(|m| ModelRef {
+                name: m.name.clone(),
+                sha256: m.sha256.clone(),
+            })
+            .collect();
+        models.push(BlazePose::new(Box::new(detector), Box::new(landmarks))?);
+    }
+    Ok((models, refs))
+}
+
+/// BlazePose per worker (see [`load_blazepose`]) and, with `--hmr2`, HMR2: 2.7 GB, so
+/// the engine gives every worker a handle on one copy of its weights.
+pub(super) fn load_models(
+    engine: &Engine,
+    options: &ProcessOptions,
+) -> Result<(Vec<WorkerModels>, Vec<ModelRef>)> {
+    let (models, mut refs) = load_blazepose(
+        engine,
+        &options.detector,
+        &options.landmarks,
+        options.workers,
+        options.threads_per_worker,
+    )?;
+    let mut hmr2s: Vec<Option<Hmr2>> = match &options.hmr2 {
+        Some(h) => {
+            let loaded = super::mesh::load(engine, h, options.workers, options.threads_per_worker)?;
+            refs.extend(loaded.first().map(|m| ModelRef {
+                name: m.info().name.clone(),
+                sha256: m.info().sha256.clone(),
+            }));
+            loaded.into_iter().map(Some).collect()
+        }
+        None => Vec::new(),
+    };
+    hmr2s.resize_with(models.len(), || None);
+    let models = models
+        .into_iter()
+        .zip(hmr2s)
+        .map(|(pose, hmr2)| WorkerModels { pose, hmr2 })
+        .collect();
+    Ok((models, refs))
+}
+
+/// What every worker shares for the whole run.
+#[derive(Clone, Copy)]
+pub(super) struct Shared<'a> {
+    pub(super) handoff: &'a Handoff,
+    pub(super) stop: &'a AtomicBool,
+}
+
+pub(super) fn spawn_workers<'scope>(
+    pool: &rayon::Scope<'scope>,
+    queues: Queues,
+    models: Vec<WorkerModels>,
+    options: &ProcessOptions,
+    keep_images: bool,
+    shared: Shared<'scope>,
+    results: &SyncSender<Message>,
+) {
+    let (mode, max_people, detect_every) = (options.mode, options.max_people, options.detect_every);
+    let workers = models.len();
+    let per_worker: Vec<WorkerQueue> = match queues {
+        Queues::PerWorker(rxs) => rxs.into_iter().map(WorkerQueue::Own).collect(),
+        Queues::Shared(rx) => (0..models.len())
+            .map(|_| WorkerQueue::Shared(Arc::clone(&rx)))
+            .collect(),
+    };
+    for (model, queue) in models.into_iter().zip(per_worker) {
+        let results = results.clone();
+        pool.spawn(move |_| {
+            let mut worker = Worker {
+                model: model.pose,
+                hmr2: model.hmr2,
+                // Frames are stamped in MediaPipe's time base by index (see
+                // `mediapipe_time`), so a worker that sees every N-th frame still tells
+                // its tracking filter how far apart they are.
+                tracker: (mode == Mode::Video)
+                    .then(|| Tracker::new(max_people, detect_every).with_clock(Clock::Given)),
+                max_people,
+                keep_images,
+                handoff: (mode == Mode::Video && workers > 1).then_some(shared.handoff),
+                stop: shared.stop,
+            };
+            while let Some(job) = queue.next() {
+                let message = match worker.run(job) {
+                    Ok(done) => Message::Done(done),
+                    Err(e) => Message::Failed(e.into()),
+                };
+                if results.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+enum WorkerQueue {
+    Shared(Arc<Mutex<Receiver<Job>>>),
+    Own(Receiver<Job>),
+}
+
+impl WorkerQueue {
+    fn next(&self) -> Option<Job> {
+        match self {
+            WorkerQueue::Own(rx) => rx.recv().ok(),
+            WorkerQueue::Shared(rx) => rx.lock().ok()?.recv().ok(),
+        }
+    }
+}
+
+/// One worker's models and, in video mode, its tracks.
+struct Worker<'a> {
+    model: BlazePose,
+    hmr2: Option<Hmr2>,
+    tracker: Option<Tracker>,
+    max_people: usize,
+    keep_images: bool,
+    /// Video mode with several workers: tracks handed between workers.
+    handoff: Option<&'a Handoff>,
+    stop: &'a AtomicBool,
+}
+
+impl Worker<'_> {
+    fn run(&mut self, job: Job) -> Result<Done, EngineError> {
+        let Job {
+            seq,
+            frame,
+            decode_s,
+        } = job;
+        let t = mediapipe_time(frame.index);
+        let persons = match (&mut self.tracker, self.handoff) {
+            (Some(tracker), Some(handoff)) => {
+                let previous = || match seq.checked_sub(1) {
+                    Some(prev) => handoff.wait_for(prev, self.stop),
+                    None => Vec::new(),
+                };
+                let persons = tracker.track_or_adopt(&mut self.model, &frame.image, t, previous);
+                // Publish even after a failure, so no neighbour waits for this frame.
+                handoff.publish(seq, tracker.next_rois());
+                persons?
+            }
+            (Some(tracker), None) => tracker.track(&mut self.model, &frame.image, t)?,
+            (None, _) => self.model.detect_persons(&frame.image, self.max_people)?,
+        };
+        let times = self.model.take_stage_times();
+        let started = Instant::now();
+        let smpl = match &mut self.hmr2 {
+            Some(hmr2) => super::mesh::recover(hmr2, &frame.image, &persons)?,
+            None => Vec::new(),
+        };
+        let hmr2_s = started.elapsed().as_secs_f64();
+        Ok(Done {
+            seq,
+            index: frame.index,
+            t: frame.t,
+            persons,
+            smpl,
+            image: self.keep_images.then_some(frame.image),
+            stages: Stages {
+                decode_s,
+                detect_s: times.detect.as_secs_f64(),
+                landmarks_s: times.landmarks.as_secs_f64(),
+                hmr2_s,
+                ..Stages::default()
+            },
+        })
+    }
+}
