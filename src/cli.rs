@@ -185,6 +185,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH")]
     pub landmarks: Option<PathBuf>,
 
+    /// Also recover each person's 3D body mesh with this HMR2.0 ONNX model (as
+    /// `process --hmr2`; default: `[models] hmr2` in posekit.toml). One copy of its
+    /// weights serves every worker; answers gain the `"smpl"` block.
+    #[arg(long, value_name = "PATH")]
+    pub hmr2: Option<PathBuf>,
+
     /// Test hook: each pose request waits this long in its worker before inference.
     #[arg(long, value_name = "MS", default_value_t = 0, hide = true)]
     pub debug_inference_delay_ms: u64,

@@ -47,7 +47,14 @@ fn to_config(args: &ServeArgs, file: &Config) -> Result<ServeConfig> {
             args.timeout
         );
     }
-    for model in [&args.detector, &args.landmarks].into_iter().flatten() {
+    let hmr2 = args
+        .hmr2
+        .clone()
+        .or_else(|| file.models.get("hmr2").cloned());
+    for model in [&args.detector, &args.landmarks, &hmr2]
+        .into_iter()
+        .flatten()
+    {
         if !model.is_file() {
             bail!("model file {} does not exist", model.display());
         }
@@ -62,6 +69,7 @@ fn to_config(args: &ServeArgs, file: &Config) -> Result<ServeConfig> {
         detect_every: args.detect_every,
         detector: model_source(&args.detector, builtin::DETECTOR),
         landmarks: model_source(&args.landmarks, builtin::LANDMARKS),
+        hmr2,
         job_workers: workers,
         job_queue: args.job_queue,
         max_body_bytes: args.max_body_mb as usize * MB,

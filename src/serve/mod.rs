@@ -17,17 +17,18 @@ pub mod pool;
 pub mod routes;
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::engine::{Engine, ModelSource};
-use crate::models::blazepose::BlazePose;
+use crate::engine::{Engine, ModelSource, WeightSharing};
 use crate::pipeline::jsonl::ModelRef;
+use crate::pipeline::mesh::{self, Hmr2Options};
 use crate::pipeline::{load_blazepose, Mode, ProcessOptions};
 use jobs::JobRunner;
-use pool::{DebugDelay, Layout, Pool};
+use pool::{DebugDelay, Layout, Pool, WorkerModels};
 use routes::{router, AppState};
 
 /// Async threads. Handlers only parse, copy bodies and wait on channels, so two are
@@ -49,6 +50,8 @@ pub struct ServeConfig {
     pub detect_every: u32,
     pub detector: ModelSource,
     pub landmarks: ModelSource,
+    /// HMR2 model for the mesh stage, if any.
+    pub hmr2: Option<PathBuf>,
     /// Workers of the `process` pipeline a video job runs on.
     pub job_workers: usize,
     /// Video jobs that may wait beyond the running one.
@@ -123,15 +126,47 @@ pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
     Ok(())
 }
 
-/// One BlazePose per worker, as in `process`; also the models' names and hashes.
-fn load_models(engine: &Engine, config: &ServeConfig) -> Result<(Vec<BlazePose>, Vec<ModelRef>)> {
-    Ok(load_blazepose(
+/// One BlazePose per worker, as in `process`, and with `--hmr2` one shared copy of HMR2's
+/// weights for all of them; also the models' names and hashes.
+fn load_models(
+    engine: &Engine,
+    config: &ServeConfig,
+) -> Result<(Vec<WorkerModels>, Vec<ModelRef>)> {
+    let (poses, mut refs) = load_blazepose(
         engine,
         &config.detector,
         &config.landmarks,
         config.workers,
         config.threads_per_worker,
-    )?)
+    )?;
+    let mut meshes = match hmr2_options(config) {
+        Some(options) => {
+            let loaded = mesh::load(engine, &options, config.workers, config.threads_per_worker)?;
+            refs.extend(loaded.first().map(|m| ModelRef {
+                name: m.info().name.clone(),
+                sha256: m.info().sha256.clone(),
+            }));
+            loaded.into_iter().map(Some).collect()
+        }
+        None => Vec::new(),
+    };
+    meshes.resize_with(poses.len(), || None);
+    let models = poses
+        .into_iter()
+        .zip(meshes)
+        .map(|(pose, hmr2)| WorkerModels { pose, hmr2 })
+        .collect();
+    Ok((models, refs))
+}
+
+/// The HMR2 stage as `process --hmr2` runs it, with the weights shared by all workers.
+fn hmr2_options(config: &ServeConfig) -> Option<Hmr2Options> {
+    config.hmr2.as_ref().map(|model| Hmr2Options {
+        model: model.clone(),
+        rotmat: false,
+        npz: None,
+        sharing: WeightSharing::Shared,
+    })
 }
 
 /// A video job is `posekit process` in video mode (tracking), written to a temp file.
@@ -149,8 +184,7 @@ fn job_template(config: &ServeConfig) -> ProcessOptions {
         progress: false,
         max_frames: None,
         frames_done: None,
-        // The service runs BlazePose only; HMR2 jobs are not offered yet.
-        hmr2: None,
+        hmr2: hmr2_options(config),
     }
 }
 

@@ -18,13 +18,27 @@ use tokio::sync::oneshot;
 
 use super::decode::{decode_still, StillFormat};
 use crate::models::blazepose::BlazePose;
+use crate::models::hmr2::{Hmr2, Smpl};
+use crate::pipeline::mesh;
 use crate::pose::Person;
+
+/// One worker's models: BlazePose, and HMR2 when the service was started with one.
+pub struct WorkerModels {
+    pub pose: BlazePose,
+    pub hmr2: Option<Hmr2>,
+}
+
+/// The persons found in one image and, with HMR2, their meshes (parallel to `persons`).
+pub struct PoseAnswer {
+    pub persons: Vec<Person>,
+    pub smpl: Vec<Smpl>,
+}
 
 /// One image to find persons in.
 pub struct PoseTask {
     pub body: Bytes,
     pub format: StillFormat,
-    pub reply: oneshot::Sender<Result<Vec<Person>, PoseFailure>>,
+    pub reply: oneshot::Sender<Result<PoseAnswer, PoseFailure>>,
 }
 
 /// Why a task produced no persons.
@@ -91,7 +105,7 @@ impl Pool {
     /// Starts one thread per model set. `queue_capacity` tasks may wait beyond the ones
     /// being worked on.
     pub fn start(
-        models: Vec<BlazePose>,
+        models: Vec<WorkerModels>,
         layout: Layout,
         delay: DebugDelay,
     ) -> std::io::Result<(Pool, PoolHandle)> {
@@ -121,7 +135,7 @@ impl Pool {
 }
 
 fn work(
-    mut model: BlazePose,
+    mut model: WorkerModels,
     rx: &Mutex<Receiver<PoseTask>>,
     stats: &PoolStats,
     max_people: usize,
@@ -157,18 +171,24 @@ fn work(
 /// The HMR2 stage, when a model is loaded, runs here on the persons found, and its
 /// `smpl` block travels in the same `FrameRecord` the handler answers with.
 fn infer(
-    model: &mut BlazePose,
+    model: &mut WorkerModels,
     body: &[u8],
     format: StillFormat,
     max_people: usize,
-) -> Result<Vec<Person>, PoseFailure> {
+) -> Result<PoseAnswer, PoseFailure> {
     let image = decode_still(body, format).map_err(PoseFailure::BadImage)?;
+    let failed = |e: crate::engine::EngineError| PoseFailure::Inference(e.to_string());
     let persons = model
+        .pose
         .detect_persons(&image, max_people)
-        .map_err(|e| PoseFailure::Inference(e.to_string()))?;
+        .map_err(failed)?;
     // Stage times are for `process`'s summary; drop them so they don't accumulate.
-    model.take_stage_times();
-    Ok(persons)
+    model.pose.take_stage_times();
+    let smpl = match &mut model.hmr2 {
+        Some(hmr2) => mesh::recover(hmr2, &image, &persons).map_err(failed)?,
+        None => Vec::new(),
+    };
+    Ok(PoseAnswer { persons, smpl })
 }
 
 /// Inference threads yield to the async threads (nice +5), so `/health` and the
@@ -199,12 +219,13 @@ mod tests {
 
     fn fake_pool(workers: usize, queue: usize, delay_ms: u64) -> (Pool, PoolHandle) {
         let models = (0..workers)
-            .map(|_| {
-                BlazePose::new(
+            .map(|_| WorkerModels {
+                pose: BlazePose::new(
                     Box::new(FakeDetector::people(&[(0.5, 0.5)])),
                     Box::new(FakeLandmarks::upright(0.9)),
                 )
-                .unwrap()
+                .unwrap(),
+                hmr2: None,
             })
             .collect();
         let layout = Layout {
@@ -216,12 +237,7 @@ mod tests {
         Pool::start(models, layout, DebugDelay(Duration::from_millis(delay_ms))).unwrap()
     }
 
-    fn task(
-        body: Bytes,
-    ) -> (
-        PoseTask,
-        oneshot::Receiver<Result<Vec<Person>, PoseFailure>>,
-    ) {
+    fn task(body: Bytes) -> (PoseTask, oneshot::Receiver<Result<PoseAnswer, PoseFailure>>) {
         let (reply, rx) = oneshot::channel();
         let task = PoseTask {
             body,
@@ -236,8 +252,9 @@ mod tests {
         let (pool, handle) = fake_pool(1, 2, 0);
         let (t, rx) = task(png(64, 48));
         assert!(handle.try_submit(t).is_ok());
-        let persons = rx.blocking_recv().unwrap().unwrap();
-        assert_eq!(persons.len(), 1);
+        let answer = rx.blocking_recv().unwrap().unwrap();
+        assert_eq!(answer.persons.len(), 1);
+        assert!(answer.smpl.is_empty(), "no HMR2 model, no meshes");
         drop(handle);
         pool.join();
     }

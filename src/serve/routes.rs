@@ -124,7 +124,7 @@ async fn pose(
         return Err(ApiError::busy("pose", POSE_RETRY_AFTER_S));
     }
     // Dropping `answer` on timeout tells the worker to skip the task if it has not begun.
-    let persons = match tokio::time::timeout_at(deadline.into(), answer).await {
+    let answer = match tokio::time::timeout_at(deadline.into(), answer).await {
         Err(_) => {
             return Err(ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
@@ -140,10 +140,11 @@ async fn pose(
             return Err(ApiError::bad_request("corrupt_image", message))
         }
         Ok(Ok(Err(PoseFailure::Inference(message)))) => return Err(ApiError::internal(message)),
-        Ok(Ok(Ok(persons))) => persons,
+        Ok(Ok(Ok(answer))) => answer,
     };
     // A still is frame 0 at time 0 of a one-frame video.
-    Ok(Json(FrameRecord::new(0, 0.0, &persons)).into_response())
+    let record = FrameRecord::new(0, 0.0, &answer.persons).with_smpl(&answer.smpl, false);
+    Ok(Json(record).into_response())
 }
 
 /// `POST /v1/jobs`: a video upload in, `202 Accepted` with the job out.

@@ -210,6 +210,38 @@ fn a_video_job_runs_to_its_result() {
 }
 
 /// Sends `body` with `content_type` (none when empty) and returns status and error code.
+#[test]
+fn with_hmr2_pose_answers_carry_the_smpl_block() {
+    let _shared = harness::shared();
+    let png = encode(&clip_frame(20), image::ImageFormat::Png);
+    let server = Server::start(&["-w", "2", "--hmr2", "tests/data/hmr2/hmr2_small.onnx"]);
+    let health: Value = client()
+        .get(server.url("/health"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let names = health["models"].to_string();
+    assert!(names.contains("hmr2_small.onnx"), "{names}");
+    let answer: Value = client()
+        .post(server.url("/v1/pose"))
+        .header("Content-Type", "image/png")
+        .body(png)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let persons = answer["persons"].as_array().unwrap();
+    assert!(!persons.is_empty(), "a person in frame 20: {answer}");
+    for person in persons {
+        let smpl = &person["smpl"];
+        assert_eq!(smpl["betas"].as_array().unwrap().len(), 10, "{smpl}");
+        assert_eq!(smpl["body_pose"].as_array().unwrap().len(), 23);
+        assert!(smpl["focal_length"].as_f64().unwrap() > 0.0);
+    }
+    server.stop();
+}
+
 fn error_of(
     server: &Server,
     method: &str,
