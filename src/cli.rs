@@ -169,27 +169,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub timeout: f64,
 
-    /// Most people reported per image or frame.
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    pub max_people: usize,
-
-    /// Video jobs: look for new people at least every K frames (as `process`).
-    #[arg(long, value_name = "K", default_value_t = 30)]
-    pub detect_every: u32,
-
-    /// BlazePose detector ONNX file instead of the built-in one.
-    #[arg(long, value_name = "PATH")]
-    pub detector: Option<PathBuf>,
-
-    /// BlazePose landmark ONNX file instead of the built-in one.
-    #[arg(long, value_name = "PATH")]
-    pub landmarks: Option<PathBuf>,
-
-    /// Also recover each person's 3D body mesh with this HMR2.0 ONNX model (as
-    /// `process --hmr2`; default: `[models] hmr2` in posekit.toml). One copy of its
-    /// weights serves every worker; answers gain the `"smpl"` block.
-    #[arg(long, value_name = "PATH")]
-    pub hmr2: Option<PathBuf>,
+    #[command(flatten)]
+    pub pose: PoseArgs,
 
     /// Test hook: each pose request waits this long in its worker before inference.
     #[arg(long, value_name = "MS", default_value_t = 0, hide = true)]
@@ -226,25 +207,8 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = ModeArg::Video)]
     pub mode: ModeArg,
 
-    /// Most people per frame, as in `process`.
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    pub max_people: usize,
-
-    /// Video mode detector interval, as in `process`.
-    #[arg(long, value_name = "K", default_value_t = 30)]
-    pub detect_every: u32,
-
-    /// BlazePose detector ONNX file instead of the built-in one.
-    #[arg(long, value_name = "PATH")]
-    pub detector: Option<PathBuf>,
-
-    /// BlazePose landmark ONNX file instead of the built-in one.
-    #[arg(long, value_name = "PATH")]
-    pub landmarks: Option<PathBuf>,
-
-    /// Include the HMR2 mesh stage with this model (see `posekit process --hmr2`).
-    #[arg(long, value_name = "PATH")]
-    pub hmr2: Option<PathBuf>,
+    #[command(flatten)]
+    pub pose: PoseArgs,
 
     /// Print the results as JSON on stdout instead of a table.
     #[arg(long)]
@@ -295,14 +259,8 @@ pub struct ProcessArgs {
     #[arg(long, value_name = "T")]
     pub threads_per_worker: Option<usize>,
 
-    /// Most people reported per frame.
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    pub max_people: usize,
-
-    /// Video mode: look for new people at least every K frames of a worker (a lost
-    /// track triggers the detector at once anyway).
-    #[arg(long, value_name = "K", default_value_t = 30)]
-    pub detect_every: u32,
+    #[command(flatten)]
+    pub pose: PoseArgs,
 
     /// Stop after the first K frames of each video.
     #[arg(long, value_name = "K")]
@@ -316,20 +274,6 @@ pub struct ProcessArgs {
     /// wrote itself are replaced; anything else is left alone and the run refuses.
     #[arg(long)]
     pub overwrite: bool,
-
-    /// Use this BlazePose detector ONNX file instead of the built-in one.
-    #[arg(long, value_name = "PATH")]
-    pub detector: Option<PathBuf>,
-
-    /// Use this BlazePose landmark ONNX file instead of the built-in one.
-    #[arg(long, value_name = "PATH")]
-    pub landmarks: Option<PathBuf>,
-
-    /// Also recover each person's 3D body mesh (SMPL parameters and camera) with this
-    /// HMR2.0 ONNX model (export yours with scripts/export_hmr2_onnx.py; the contract
-    /// is in docs/hmr2-onnx.md). Adds `"smpl"` to every person in the result.
-    #[arg(long, value_name = "PATH")]
-    pub hmr2: Option<PathBuf>,
 
     /// With --hmr2: also write the rotation matrices, not only axis-angle.
     #[arg(long, requires = "hmr2")]
@@ -381,6 +325,35 @@ pub struct DoctorArgs {
 
     #[command(flatten)]
     pub runtime: RuntimeArgs,
+}
+
+/// The models and how many people they look for; the same in `process`, `bench` and
+/// `serve`.
+#[derive(Debug, Args)]
+pub struct PoseArgs {
+    /// Most people reported per frame (or image).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub max_people: usize,
+
+    /// Video mode: look for new people at least every K frames of a worker (a lost
+    /// track triggers the detector at once anyway).
+    #[arg(long, value_name = "K", default_value_t = 30)]
+    pub detect_every: u32,
+
+    /// Use this BlazePose detector ONNX file instead of the built-in one.
+    #[arg(long, value_name = "PATH")]
+    pub detector: Option<PathBuf>,
+
+    /// Use this BlazePose landmark ONNX file instead of the built-in one.
+    #[arg(long, value_name = "PATH")]
+    pub landmarks: Option<PathBuf>,
+
+    /// Also recover each person's 3D body mesh (SMPL parameters and camera) with this
+    /// HMR2.0 ONNX model (export yours with scripts/export_hmr2_onnx.py; the contract
+    /// is in docs/hmr2-onnx.md). Adds `"smpl"` to every person. One copy of its weights
+    /// serves every worker. `serve` also reads `[models] hmr2` from posekit.toml.
+    #[arg(long, value_name = "PATH")]
+    pub hmr2: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

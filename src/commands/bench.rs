@@ -7,15 +7,15 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::blazepose_sources;
 use crate::bench::layout::{self, Layout};
 use crate::bench::report::{self, BenchReport};
 use crate::bench::runner::{RealRunner, RunSettings};
 use crate::bench::{best, measure, plot, Repeats};
 use crate::cli::{BenchArgs, ModeArg};
 use crate::config::{config_path, save_bench_layout};
-use crate::engine::{data_dir, Engine, ModelSource, RuntimeSearch, WeightSharing};
+use crate::engine::{data_dir, Engine, RuntimeSearch, WeightSharing};
 use crate::files::write_keeping_backup;
-use crate::models::builtin;
 use crate::pipeline::mesh::Hmr2Options;
 use crate::pipeline::Mode;
 use crate::tune::apply::Written;
@@ -95,18 +95,16 @@ fn choose_video(video: &Option<PathBuf>) -> Result<PathBuf> {
 
 fn run_settings(args: &BenchArgs, video: PathBuf) -> RunSettings {
     let mut model_args = Vec::new();
-    if let Some(path) = &args.detector {
+    if let Some(path) = &args.pose.detector {
         model_args.push(("--detector".to_string(), path.clone()));
     }
-    if let Some(path) = &args.landmarks {
+    if let Some(path) = &args.pose.landmarks {
         model_args.push(("--landmarks".to_string(), path.clone()));
     }
-    if let Some(path) = &args.hmr2 {
+    if let Some(path) = &args.pose.hmr2 {
         model_args.push(("--hmr2".to_string(), path.clone()));
     }
-    let source = |path: &Option<PathBuf>, builtin: ModelSource| {
-        path.clone().map(ModelSource::File).unwrap_or(builtin)
-    };
+    let (detector, landmarks) = blazepose_sources(&args.pose);
     RunSettings {
         video,
         frames: args.frames,
@@ -114,11 +112,11 @@ fn run_settings(args: &BenchArgs, video: PathBuf) -> RunSettings {
             ModeArg::Image => Mode::Image,
             ModeArg::Video => Mode::Video,
         },
-        max_people: args.max_people,
-        detect_every: args.detect_every,
-        detector: source(&args.detector, builtin::DETECTOR),
-        landmarks: source(&args.landmarks, builtin::LANDMARKS),
-        hmr2: args.hmr2.as_ref().map(|model| Hmr2Options {
+        max_people: args.pose.max_people,
+        detect_every: args.pose.detect_every,
+        detector,
+        landmarks,
+        hmr2: args.pose.hmr2.as_ref().map(|model| Hmr2Options {
             model: model.clone(),
             rotmat: false,
             npz: None,
@@ -154,7 +152,7 @@ fn save(report: &BenchReport, args: &BenchArgs) -> Result<()> {
     let machine = this_machine_key();
     // The same key `tune` derives from posekit.toml's `[models] hmr2`.
     let mut model = ModelCost::blazepose().key;
-    if args.hmr2.is_some() {
+    if args.pose.hmr2.is_some() {
         model.push_str("+hmr2");
     }
     let written = save_bench_layout(&path, &machine, &model, best.layout, best.fps.median)?;

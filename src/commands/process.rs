@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
+use super::blazepose_sources;
 use crate::cli::{Hmr2WeightsArg, ModeArg, ProcessArgs};
 use crate::config::{config_path, load, saved_layout, Config};
-use crate::engine::{Engine, ModelSource, RuntimeSearch, WeightSharing};
-use crate::models::builtin;
+use crate::engine::{Engine, RuntimeSearch, WeightSharing};
 use crate::pipeline::jsonl::is_posekit_result;
 use crate::pipeline::mesh::Hmr2Options;
 use crate::pipeline::paths::default_output;
@@ -61,7 +61,7 @@ fn check_arguments(args: &ProcessArgs) -> Result<()> {
     if args.workers == Some(0) || args.threads_per_worker == Some(0) {
         bail!("--workers and --threads-per-worker must be at least 1");
     }
-    if args.max_people == 0 || args.detect_every == 0 {
+    if args.pose.max_people == 0 || args.pose.detect_every == 0 {
         bail!("--max-people and --detect-every must be at least 1");
     }
     for video in &args.videos {
@@ -69,7 +69,7 @@ fn check_arguments(args: &ProcessArgs) -> Result<()> {
             bail!("{}: no such file.\nFix: check the path; posekit reads video files such as .mp4, .webm, .avi", video.display());
         }
     }
-    for model in [&args.detector, &args.landmarks, &args.hmr2]
+    for model in [&args.pose.detector, &args.pose.landmarks, &args.pose.hmr2]
         .into_iter()
         .flatten()
     {
@@ -94,6 +94,7 @@ fn options_for(args: &ProcessArgs, video: &Path, defaults: &Defaults) -> Result<
         (Some(workers), threads) => (workers, threads.unwrap_or(1)),
         (None, Some(threads)) => (defaults.layout.0, threads),
     };
+    let (detector, landmarks) = blazepose_sources(&args.pose);
     Ok(ProcessOptions {
         mode: match args.mode {
             ModeArg::Image => Mode::Image,
@@ -101,15 +102,15 @@ fn options_for(args: &ProcessArgs, video: &Path, defaults: &Defaults) -> Result<
         },
         workers,
         threads_per_worker,
-        max_people: args.max_people,
-        detect_every: args.detect_every,
-        detector: model_source(&args.detector, builtin::DETECTOR),
-        landmarks: model_source(&args.landmarks, builtin::LANDMARKS),
+        max_people: args.pose.max_people,
+        detect_every: args.pose.detect_every,
+        detector,
+        landmarks,
         output,
         render: args.render.clone(),
         progress: !args.json,
         max_frames: args.max_frames,
-        hmr2: args.hmr2.as_ref().map(|model| Hmr2Options {
+        hmr2: args.pose.hmr2.as_ref().map(|model| Hmr2Options {
             model: model.clone(),
             rotmat: args.rotmat,
             npz: args.npz.clone(),
@@ -160,10 +161,6 @@ fn guard_npz_file(npz: &Path, overwrite: bool) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn model_source(path: &Option<PathBuf>, builtin: ModelSource) -> ModelSource {
-    path.clone().map(ModelSource::File).unwrap_or(builtin)
 }
 
 /// The worker layout used when the command line names none.

@@ -1,15 +1,14 @@
 //! `posekit serve`: checks the flags, fills defaults from posekit.toml, loads the
 //! runtime, and hands a typed [`ServeConfig`] to the service.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+use super::blazepose_sources;
 use crate::cli::ServeArgs;
 use crate::config::{config_path, load, Config, DEFAULT_SERVE_PORT};
-use crate::engine::{Engine, ModelSource, RuntimeSearch};
-use crate::models::builtin;
+use crate::engine::{Engine, RuntimeSearch};
 use crate::serve::errors::MB;
 use crate::serve::ServeConfig;
 
@@ -38,7 +37,7 @@ fn to_config(args: &ServeArgs, file: &Config) -> Result<ServeConfig> {
     if workers == 0 || args.threads_per_worker == 0 {
         bail!("--workers and --threads-per-worker must be at least 1");
     }
-    if args.max_people == 0 || args.detect_every == 0 {
+    if args.pose.max_people == 0 || args.pose.detect_every == 0 {
         bail!("--max-people and --detect-every must be at least 1");
     }
     if !(args.timeout > 0.0 && args.timeout <= 3600.0) {
@@ -48,10 +47,11 @@ fn to_config(args: &ServeArgs, file: &Config) -> Result<ServeConfig> {
         );
     }
     let hmr2 = args
+        .pose
         .hmr2
         .clone()
         .or_else(|| file.models.get("hmr2").cloned());
-    for model in [&args.detector, &args.landmarks, &hmr2]
+    for model in [&args.pose.detector, &args.pose.landmarks, &hmr2]
         .into_iter()
         .flatten()
     {
@@ -59,16 +59,17 @@ fn to_config(args: &ServeArgs, file: &Config) -> Result<ServeConfig> {
             bail!("model file {} does not exist", model.display());
         }
     }
+    let (detector, landmarks) = blazepose_sources(&args.pose);
     Ok(ServeConfig {
         host: args.host.clone(),
         port: args.port.or(file.serve_port).unwrap_or(DEFAULT_SERVE_PORT),
         workers,
         threads_per_worker: args.threads_per_worker,
         queue: args.queue.unwrap_or(QUEUE_PER_WORKER * workers),
-        max_people: args.max_people,
-        detect_every: args.detect_every,
-        detector: model_source(&args.detector, builtin::DETECTOR),
-        landmarks: model_source(&args.landmarks, builtin::LANDMARKS),
+        max_people: args.pose.max_people,
+        detect_every: args.pose.detect_every,
+        detector,
+        landmarks,
         hmr2,
         job_workers: workers,
         job_queue: args.job_queue,
@@ -76,10 +77,6 @@ fn to_config(args: &ServeArgs, file: &Config) -> Result<ServeConfig> {
         timeout: Duration::from_secs_f64(args.timeout),
         debug_delay: Duration::from_millis(args.debug_inference_delay_ms),
     })
-}
-
-fn model_source(path: &Option<PathBuf>, builtin: ModelSource) -> ModelSource {
-    path.clone().map(ModelSource::File).unwrap_or(builtin)
 }
 
 #[cfg(test)]
