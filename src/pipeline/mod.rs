@@ -1,7 +1,7 @@
 //! The `process` pipeline: decode → pose → ordered results → sinks.
 //!
-//! FFmpeg is used only in `source` (decoding) and `render` (encoding); the rest works
-//! on plain RGB images and pose values.
+//! FFmpeg is used only in `source` (decoding), `render` (encoding) and `ffmpeg_info`
+//! (library versions, for `doctor`); the rest works on plain RGB images and pose values.
 
 pub mod ffmpeg_info;
 pub mod handoff;
