@@ -18,4 +18,4 @@ pub mod source;
 mod workers;
 
 pub use run::{process_video, Mode, Outcome, ProcessOptions};
-pub use workers::load_blazepose;
+pub use workers::{load_blazepose, load_worker_models, WorkerModels};

@@ -260,6 +260,16 @@ impl Entry {
         self.size >= ZIP32_MAX || self.offset >= ZIP32_MAX
     }
 
+    /// The 32-bit size field: the real size, or the marker that sends readers to the
+    /// Zip64 extra field.
+    fn size32(&self) -> u32 {
+        if self.zip64() {
+            ZIP32_MAX as u32
+        } else {
+            self.size as u32
+        }
+    }
+
     fn local_header(&self) -> Vec<u8> {
         let mut h = Vec::new();
         h.extend(0x0403_4b50u32.to_le_bytes());
@@ -267,11 +277,7 @@ impl Entry {
         h.extend([0u8; 6]); // flags, method (stored), time
         h.extend(DOS_DATE.to_le_bytes());
         h.extend(self.crc.to_le_bytes());
-        let size32 = if self.zip64() {
-            ZIP32_MAX as u32
-        } else {
-            self.size as u32
-        };
+        let size32 = self.size32();
         h.extend(size32.to_le_bytes());
         h.extend(size32.to_le_bytes());
         let extra = if self.zip64() { 20u16 } else { 0 };
@@ -294,11 +300,7 @@ impl Entry {
         h.extend([0u8; 6]);
         h.extend(DOS_DATE.to_le_bytes());
         h.extend(self.crc.to_le_bytes());
-        let size32 = if self.zip64() {
-            ZIP32_MAX as u32
-        } else {
-            self.size as u32
-        };
+        let size32 = self.size32();
         h.extend(size32.to_le_bytes());
         h.extend(size32.to_le_bytes());
         h.extend((self.name.len() as u16).to_le_bytes());

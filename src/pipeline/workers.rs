@@ -14,15 +14,16 @@ use anyhow::Result;
 
 use super::handoff::Handoff;
 use super::jsonl::{ModelRef, Stages};
+use super::mesh::Hmr2Options;
 use super::run::{Done, Job, Message, Mode, ProcessOptions, Queues};
 use crate::engine::{Engine, EngineError, Inference, ModelSource};
 use crate::models::blazepose::{mediapipe_time, BlazePose, Clock, Tracker};
 use crate::models::hmr2::Hmr2;
 
 /// A worker's models.
-pub(super) struct WorkerModels {
-    pose: BlazePose,
-    hmr2: Option<Hmr2>,
+pub struct WorkerModels {
+    pub pose: BlazePose,
+    pub hmr2: Option<Hmr2>,
 }
 
 /// One BlazePose per worker: the models are small (a few MB), so each worker owns its
@@ -58,16 +59,32 @@ pub(super) fn load_models(
     engine: &Engine,
     options: &ProcessOptions,
 ) -> Result<(Vec<WorkerModels>, Vec<ModelRef>)> {
-    let (models, mut refs) = load_blazepose(
+    load_worker_models(
         engine,
         &options.detector,
         &options.landmarks,
+        options.hmr2.as_ref(),
         options.workers,
         options.threads_per_worker,
-    )?;
-    let mut hmr2s: Vec<Option<Hmr2>> = match &options.hmr2 {
+    )
+}
+
+/// Each worker's models for `process` and `serve` alike: its own BlazePose (see
+/// [`load_blazepose`]) and, with HMR2, a handle on the one shared copy of its weights.
+/// Also the models' names and hashes, in pipeline order.
+pub fn load_worker_models(
+    engine: &Engine,
+    detector: &ModelSource,
+    landmarks: &ModelSource,
+    hmr2: Option<&Hmr2Options>,
+    workers: usize,
+    threads_per_worker: usize,
+) -> Result<(Vec<WorkerModels>, Vec<ModelRef>)> {
+    let (poses, mut refs) =
+        load_blazepose(engine, detector, landmarks, workers, threads_per_worker)?;
+    let mut meshes: Vec<Option<Hmr2>> = match hmr2 {
         Some(h) => {
-            let loaded = super::mesh::load(engine, h, options.workers, options.threads_per_worker)?;
+            let loaded = super::mesh::load(engine, h, workers, threads_per_worker)?;
             refs.extend(loaded.first().map(|m| ModelRef {
                 name: m.info().name.clone(),
                 sha256: m.info().sha256.clone(),
@@ -76,10 +93,10 @@ pub(super) fn load_models(
         }
         None => Vec::new(),
     };
-    hmr2s.resize_with(models.len(), || None);
-    let models = models
+    meshes.resize_with(poses.len(), || None);
+    let models = poses
         .into_iter()
-        .zip(hmr2s)
+        .zip(meshes)
         .map(|(pose, hmr2)| WorkerModels { pose, hmr2 })
         .collect();
     Ok((models, refs))

@@ -25,10 +25,10 @@ use anyhow::{Context, Result};
 
 use crate::engine::{Engine, ModelSource, WeightSharing};
 use crate::pipeline::jsonl::ModelRef;
-use crate::pipeline::mesh::{self, Hmr2Options};
-use crate::pipeline::{load_blazepose, Mode, ProcessOptions};
+use crate::pipeline::mesh::Hmr2Options;
+use crate::pipeline::{load_worker_models, Mode, ProcessOptions, WorkerModels};
 use jobs::JobRunner;
-use pool::{DebugDelay, Layout, Pool, WorkerModels};
+use pool::{DebugDelay, Layout, Pool};
 use routes::{router, AppState};
 
 /// Async threads. Handlers only parse, copy bodies and wait on channels, so two are
@@ -126,37 +126,19 @@ pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
     Ok(())
 }
 
-/// One BlazePose per worker, as in `process`, and with `--hmr2` one shared copy of HMR2's
-/// weights for all of them; also the models' names and hashes.
+/// The workers' models as `process` loads them; also their names and hashes.
 fn load_models(
     engine: &Engine,
     config: &ServeConfig,
 ) -> Result<(Vec<WorkerModels>, Vec<ModelRef>)> {
-    let (poses, mut refs) = load_blazepose(
+    load_worker_models(
         engine,
         &config.detector,
         &config.landmarks,
+        hmr2_options(config).as_ref(),
         config.workers,
         config.threads_per_worker,
-    )?;
-    let mut meshes = match hmr2_options(config) {
-        Some(options) => {
-            let loaded = mesh::load(engine, &options, config.workers, config.threads_per_worker)?;
-            refs.extend(loaded.first().map(|m| ModelRef {
-                name: m.info().name.clone(),
-                sha256: m.info().sha256.clone(),
-            }));
-            loaded.into_iter().map(Some).collect()
-        }
-        None => Vec::new(),
-    };
-    meshes.resize_with(poses.len(), || None);
-    let models = poses
-        .into_iter()
-        .zip(meshes)
-        .map(|(pose, hmr2)| WorkerModels { pose, hmr2 })
-        .collect();
-    Ok((models, refs))
+    )
 }
 
 /// The HMR2 stage as `process --hmr2` runs it, with the weights shared by all workers.

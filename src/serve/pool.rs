@@ -17,16 +17,9 @@ use axum::body::Bytes;
 use tokio::sync::oneshot;
 
 use super::decode::{decode_still, StillFormat};
-use crate::models::blazepose::BlazePose;
-use crate::models::hmr2::{Hmr2, Smpl};
-use crate::pipeline::mesh;
+use crate::models::hmr2::Smpl;
+use crate::pipeline::{mesh, WorkerModels};
 use crate::pose::Person;
-
-/// One worker's models: BlazePose, and HMR2 when the service was started with one.
-pub struct WorkerModels {
-    pub pose: BlazePose,
-    pub hmr2: Option<Hmr2>,
-}
 
 /// The persons found in one image and, with HMR2, their meshes (parallel to `persons`).
 pub struct PoseAnswer {
@@ -208,6 +201,7 @@ pub fn lower_priority() {
 mod tests {
     use super::*;
     use crate::models::blazepose::testing::{FakeDetector, FakeLandmarks};
+    use crate::models::blazepose::BlazePose;
 
     fn png(width: u32, height: u32) -> Bytes {
         let mut out = std::io::Cursor::new(Vec::new());
