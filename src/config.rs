@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::{value, DocumentMut, Item, Table};
 
 use crate::bench::layout::Layout;
-use crate::tune::apply::{write_file, Written};
+use crate::files::{write_file, Written};
 
 /// The pose service's port when neither the config nor `--port` names one.
 pub const DEFAULT_SERVE_PORT: u16 = 5000;
@@ -25,6 +25,8 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    NotAFile(#[from] crate::files::FileError),
     #[error("{path} is not valid TOML: {reason}")]
     Syntax { path: PathBuf, reason: String },
     #[error("{path}: {key} {reason}")]
@@ -91,6 +93,8 @@ pub fn config_path() -> Option<PathBuf> {
 
 /// Reads the config at `path`; `Ok(None)` when there is no such file.
 pub fn load(path: &Path) -> Result<Option<Config>, ConfigError> {
+    // Reading a FIFO would block for ever and a device is no config: refuse both first.
+    crate::files::resolve_for_writing(path)?;
     match std::fs::read_to_string(path) {
         Ok(text) => parse(&text, path).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -228,6 +232,7 @@ pub fn save_bench_layout(
     layout: Layout,
     fps: f64,
 ) -> anyhow::Result<Written> {
+    crate::files::resolve_for_writing(path)?;
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -243,7 +248,7 @@ pub fn save_bench_layout(
         workers: layout.workers,
         threads_per_worker: layout.threads_per_worker,
         fps,
-        measured: crate::tune::apply::utc_now_rfc3339(),
+        measured: crate::files::utc_now_rfc3339(),
     };
     let new = with_bench_layout(&text, path, machine_key, model_key, &saved)?;
     write_file(path, new.as_bytes())

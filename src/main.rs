@@ -21,22 +21,15 @@ fn main() -> ExitCode {
     match result {
         Ok(Ending::Complete) => ExitCode::SUCCESS,
         Ok(Ending::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
+        Ok(Ending::Failed) => ExitCode::FAILURE,
         Err(e) => report_error(e),
     }
 }
 
+/// Every error is a failure. (A closed stdout is not an error at all: commands print
+/// through `commands::stdout`, which stops printing and lets the work and its exit
+/// code stand.)
 fn report_error(e: anyhow::Error) -> ExitCode {
-    if is_broken_pipe(&e) {
-        return ExitCode::SUCCESS;
-    }
     eprintln!("posekit: error: {e:#}");
     ExitCode::FAILURE
-}
-
-/// `posekit ... | head` closing stdout early is not a failure.
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }

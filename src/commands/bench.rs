@@ -1,13 +1,14 @@
 //! `posekit bench`: typed options in, measurements through the bench module, the report
 //! out as a table, JSON, Markdown or SVG.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::blazepose_sources;
+use super::stdout::print_line;
 use crate::bench::layout::{self, Layout};
 use crate::bench::report::{self, BenchReport};
 use crate::bench::runner::{RealRunner, RunSettings};
@@ -15,11 +16,11 @@ use crate::bench::{best, measure, plot, Repeats};
 use crate::cli::{BenchArgs, ModeArg};
 use crate::config::{config_path, save_bench_layout};
 use crate::engine::{data_dir, Engine, RuntimeSearch, WeightSharing};
-use crate::files::write_keeping_backup;
+use crate::files::{write_file, Written};
 use crate::pipeline::mesh::Hmr2Options;
 use crate::pipeline::Mode;
-use crate::tune::apply::Written;
 use crate::tune::machine::this_machine_key;
+use crate::tune::limits::check_layout;
 use crate::tune::ModelCost;
 
 pub fn run(args: &BenchArgs) -> Result<BenchReport> {
@@ -29,6 +30,9 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport> {
         Some(list) => layout::parse_list(list)?,
         None => layout::sensible_for(cores),
     };
+    for l in &layouts {
+        check_layout("--layouts", l.workers, l.threads_per_worker, cores)?;
+    }
     if args.frames == 0 || args.runs == 0 {
         bail!("--frames and --runs must be at least 1");
     }
@@ -171,11 +175,10 @@ fn save(report: &BenchReport, args: &BenchArgs) -> Result<()> {
 
 /// The table or JSON on stdout, then the files asked for.
 fn emit(report: &BenchReport, args: &BenchArgs) -> Result<()> {
-    let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(report)?)?;
+        print_line(&serde_json::to_string_pretty(report)?)?;
     } else {
-        writeln!(out, "{}", report::table(report))?;
+        print_line(&report::table(report))?;
     }
     let exports = [
         (&args.export_markdown, report::markdown(report)),
@@ -183,9 +186,9 @@ fn emit(report: &BenchReport, args: &BenchArgs) -> Result<()> {
     ];
     for (path, text) in exports {
         if let Some(path) = path {
-            let backup = write_keeping_backup(path, text.as_bytes())
+            let written = write_file(path, text.as_bytes())
                 .with_context(|| format!("exporting to {}", path.display()))?;
-            if let Some(backup) = backup {
+            if let Written::Replaced { backup } = written {
                 eprintln!(
                     "bench: kept the previous {} as {}",
                     path.display(),

@@ -1,21 +1,20 @@
 //! `posekit doctor`: read the machine once, run the pure checks, report, and exit 1 only
 //! when a check failed.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use super::stdout::print;
 use crate::cli::DoctorArgs;
 use crate::config::config_path;
 use crate::doctor::{report, run_checks};
 use crate::system::{gather, GatherOptions};
 
 pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
-    let mut out = std::io::stdout().lock();
     if args.list {
-        out.write_all(report::list().as_bytes())?;
+        print(&report::list())?;
         return Ok(ExitCode::SUCCESS);
     }
     let options = GatherOptions {
@@ -33,8 +32,7 @@ pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
     } else {
         report::table(&checks)
     };
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
+    print(&text)?;
     Ok(if report::passed(&checks) {
         ExitCode::SUCCESS
     } else {

@@ -19,4 +19,5 @@ pub mod bench;
 pub mod doctor;
 pub mod process;
 pub mod serve;
+pub mod stdout;
 pub mod tune;

@@ -1,7 +1,11 @@
 //! `posekit process`: turns the typed arguments into pipeline options, guards the
 //! user's files, runs each video and reports.
+//!
+//! Every video of a batch is attempted: one that fails (missing, not a video, an output
+//! that would replace something of the user's) is reported with its reason and the
+//! others go on; the exit code is 1 when any failed. Checks on the files (what each
+//! output resolves to, that no output is an input) happen before a frame is decoded.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -9,13 +13,15 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 
 use super::blazepose_sources;
+use super::stdout::print_line;
 use crate::cli::{Hmr2WeightsArg, ModeArg, ProcessArgs};
 use crate::config::{config_path, load, saved_layout, Config};
 use crate::engine::{Engine, RuntimeSearch, WeightSharing};
+use crate::files::{check_input, default_output, partial_path, resolve_for_writing, Claims};
 use crate::pipeline::jsonl::is_posekit_result;
 use crate::pipeline::mesh::Hmr2Options;
-use crate::pipeline::paths::default_output;
 use crate::pipeline::{process_video, Mode, Outcome, ProcessOptions};
+use crate::tune::limits::{check_layout, usable_cores};
 use crate::tune::machine::this_machine_key;
 use crate::tune::ModelCost;
 
@@ -24,31 +30,56 @@ use crate::tune::ModelCost;
 pub enum Ending {
     Complete,
     Interrupted,
+    /// At least one video of the batch failed; the others were processed.
+    Failed,
 }
 
 pub fn run(args: &ProcessArgs) -> Result<Ending> {
     check_arguments(args)?;
-    let defaults = Defaults::read()?;
-    let plans: Vec<(PathBuf, ProcessOptions)> = args
+    let layout = Defaults::read()?.layout_for(args);
+    check_layout(layout.source, layout.workers, layout.threads, usable_cores())?;
+    let mut claims = Claims::default();
+    for model in models_named(args) {
+        claims.input(model);
+    }
+    for video in &args.videos {
+        claims.input(video);
+    }
+    let plans: Vec<(PathBuf, Result<ProcessOptions>)> = args
         .videos
         .iter()
-        .map(|video| Ok((video.clone(), options_for(args, video, &defaults)?)))
-        .collect::<Result<_>>()?;
+        .map(|video| (video.clone(), plan_video(args, video, &layout, &mut claims)))
+        .collect();
     let engine = Engine::load(&RuntimeSearch::from_environment(
         args.runtime.ort_lib.clone(),
     ))?;
     let cancel = install_ctrl_c()?;
-    for (video, options) in &plans {
-        let outcome = process_video(engine, video, options, &cancel)
-            .with_context(|| format!("processing {}", video.display()))?;
-        report(&outcome, options, args.json)?;
-        if outcome.summary.interrupted {
-            return Ok(Ending::Interrupted);
+    let mut tally = Tally::default();
+    for (video, plan) in plans {
+        let result = plan.and_then(|options| {
+            let outcome = process_video(engine, &video, &options, &cancel)
+                .with_context(|| format!("processing {}", video.display()))?;
+            Ok((outcome, options))
+        });
+        match result {
+            Ok((outcome, options)) => {
+                report(&outcome, &options, args.json)?;
+                if outcome.summary.interrupted {
+                    tally.interrupted = true;
+                    break;
+                }
+                tally.done += 1;
+            }
+            Err(e) => {
+                report_failure(&video, &e, args.json)?;
+                tally.failed.push((video, e));
+            }
         }
     }
-    Ok(Ending::Complete)
+    tally.finish(args.videos.len())
 }
 
+/// Flags that are wrong whatever the videos: the whole command refuses.
 fn check_arguments(args: &ProcessArgs) -> Result<()> {
     if args.videos.len() > 1
         && (args.output.is_some() || args.render.is_some() || args.npz.is_some())
@@ -64,44 +95,104 @@ fn check_arguments(args: &ProcessArgs) -> Result<()> {
     if args.pose.max_people == 0 || args.pose.detect_every == 0 {
         bail!("--max-people and --detect-every must be at least 1");
     }
-    for video in &args.videos {
-        if !video.is_file() {
-            bail!("{}: no such file.\nFix: check the path; posekit reads video files such as .mp4, .webm, .avi", video.display());
-        }
-    }
-    for model in [&args.pose.detector, &args.pose.landmarks, &args.pose.hmr2]
-        .into_iter()
-        .flatten()
-    {
-        if !model.is_file() {
-            bail!("model file {} does not exist", model.display());
-        }
+    for model in models_named(args) {
+        check_input(model).with_context(|| format!("model file {}", model.display()))?;
     }
     Ok(())
 }
 
-fn options_for(args: &ProcessArgs, video: &Path, defaults: &Defaults) -> Result<ProcessOptions> {
+fn models_named(args: &ProcessArgs) -> impl Iterator<Item = &PathBuf> {
+    [&args.pose.detector, &args.pose.landmarks, &args.pose.hmr2]
+        .into_iter()
+        .flatten()
+}
+
+/// One video's options, once its input and every output it would write are checked:
+/// the input is a readable file, no output is an input or another output (partial names
+/// included), and nothing of the user's would be replaced.
+fn plan_video(
+    args: &ProcessArgs,
+    video: &Path,
+    layout: &Layout,
+    claims: &mut Claims,
+) -> Result<ProcessOptions> {
+    check_input(video)?;
     let output = args.output.clone().unwrap_or_else(|| default_output(video));
+    let outputs = [
+        ("-o/--output", Some(&output)),
+        ("--render", args.render.as_ref()),
+        ("--npz", args.npz.as_ref()),
+    ];
+    for (what, path) in outputs {
+        let Some(path) = path else { continue };
+        claims.output(what, &resolve_for_writing(path)?)?;
+        claims.partial(&format!("the partial name of {what}"), &partial_path(path))?;
+    }
+    options_for(args, output, layout)
+}
+
+/// What happened to each video of the batch.
+#[derive(Default)]
+struct Tally {
+    done: usize,
+    failed: Vec<(PathBuf, anyhow::Error)>,
+    interrupted: bool,
+}
+
+impl Tally {
+    /// Prints `N done, M failed: a.mp4 (reason), …` when there was more than one video or
+    /// any failure, and gives the ending.
+    fn finish(self, videos: usize) -> Result<Ending> {
+        let left = videos - self.done - self.failed.len() - usize::from(self.interrupted);
+        if videos > 1 || !self.failed.is_empty() {
+            let mut line = format!("posekit: {} done, {} failed", self.done, self.failed.len());
+            let reasons: Vec<String> = self
+                .failed
+                .iter()
+                .map(|(video, e)| format!("{} ({})", video.display(), short_reason(e)))
+                .collect();
+            if !reasons.is_empty() {
+                line.push_str(&format!(": {}", reasons.join(", ")));
+            }
+            if self.interrupted && left > 0 {
+                line.push_str(&format!("; interrupted, {left} not started"));
+            }
+            eprintln!("{line}");
+        }
+        Ok(match (self.interrupted, self.failed.is_empty()) {
+            (true, _) => Ending::Interrupted,
+            (false, false) => Ending::Failed,
+            (false, true) => Ending::Complete,
+        })
+    }
+}
+
+/// The innermost cause's first line: the part of a message that says what was wrong.
+fn short_reason(e: &anyhow::Error) -> String {
+    let root = e.root_cause().to_string();
+    root.lines().next().unwrap_or_default().to_string()
+}
+
+fn options_for(
+    args: &ProcessArgs,
+    output: PathBuf,
+    layout: &Layout,
+) -> Result<ProcessOptions> {
     guard_result_file(&output, args.overwrite)?;
     if let Some(render) = &args.render {
-        guard_render_file(render, video, args.overwrite)?;
+        guard_existing(render, "--render", args.overwrite)?;
     }
     if let Some(npz) = &args.npz {
-        guard_npz_file(npz, args.overwrite)?;
+        guard_existing(npz, "--npz", args.overwrite)?;
     }
-    let (workers, threads_per_worker) = match (args.workers, args.threads_per_worker) {
-        (None, None) => defaults.layout,
-        (Some(workers), threads) => (workers, threads.unwrap_or(1)),
-        (None, Some(threads)) => (defaults.layout.0, threads),
-    };
     let (detector, landmarks) = blazepose_sources(&args.pose);
     Ok(ProcessOptions {
         mode: match args.mode {
             ModeArg::Image => Mode::Image,
             ModeArg::Video => Mode::Video,
         },
-        workers,
-        threads_per_worker,
+        workers: layout.workers,
+        threads_per_worker: layout.threads,
         max_people: args.pose.max_people,
         detect_every: args.pose.detect_every,
         detector,
@@ -127,7 +218,8 @@ fn options_for(args: &ProcessArgs, video: &Path, defaults: &Defaults) -> Result<
 /// A result posekit wrote can be regenerated, so it may be replaced; any other file is
 /// the user's and is never destroyed without `--overwrite`.
 fn guard_result_file(output: &Path, overwrite: bool) -> Result<()> {
-    if output.exists() && !overwrite && !is_posekit_result(output) {
+    let target = resolve_for_writing(output)?;
+    if target.exists && !overwrite && !is_posekit_result(&target.real) {
         bail!(
             "{} exists and is not a posekit result; refusing to replace it.\nFix: choose another path with -o, or pass --overwrite",
             output.display()
@@ -136,87 +228,114 @@ fn guard_result_file(output: &Path, overwrite: bool) -> Result<()> {
     Ok(())
 }
 
-fn guard_render_file(render: &Path, video: &Path, overwrite: bool) -> Result<()> {
-    let same = render.canonicalize().ok() == video.canonicalize().ok() && render.exists();
-    if same {
+/// An existing overlay or archive is replaced only with `--overwrite`.
+fn guard_existing(path: &Path, flag: &str, overwrite: bool) -> Result<()> {
+    if resolve_for_writing(path)?.exists && !overwrite {
         bail!(
-            "--render {} is the input video itself; choose another path",
-            render.display()
-        );
-    }
-    if render.exists() && !overwrite {
-        bail!(
-            "{} already exists; refusing to replace it.\nFix: choose another --render path, or pass --overwrite",
-            render.display()
+            "{} already exists; refusing to replace it.\nFix: choose another {flag} path, or pass --overwrite",
+            path.display()
         );
     }
     Ok(())
 }
 
-fn guard_npz_file(npz: &Path, overwrite: bool) -> Result<()> {
-    if npz.exists() && !overwrite {
-        bail!(
-            "{} already exists; refusing to replace it.\nFix: choose another --npz path, or pass --overwrite",
-            npz.display()
-        );
-    }
-    Ok(())
+/// The worker layout of a run, and where it came from (for messages).
+struct Layout {
+    workers: usize,
+    threads: usize,
+    source: &'static str,
 }
 
-/// The worker layout used when the command line names none.
+/// What posekit.toml says about the layout when the command line says nothing.
 struct Defaults {
-    layout: (usize, usize),
+    config: Config,
 }
 
 impl Defaults {
-    /// In order: the best layout `bench --save` measured on this machine for BlazePose,
-    /// then `[process]` in posekit.toml, then one single-threaded worker per core.
     fn read() -> Result<Defaults> {
         let config = match config_path() {
             Some(path) => load(&path)?.unwrap_or_default(),
             None => Config::default(),
         };
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let saved = saved_layout(&config, &this_machine_key(), &ModelCost::blazepose().key);
-        let layout = match saved {
-            Some(saved) => (saved.workers, saved.threads_per_worker),
-            None => (
-                config.workers.unwrap_or(cores),
-                config.threads_per_worker.unwrap_or(1),
+        Ok(Defaults { config })
+    }
+
+    /// In order: the flags, the best layout `bench --save` measured on this machine for
+    /// BlazePose, `[process]` in posekit.toml, one single-threaded worker per core.
+    fn layout_for(&self, args: &ProcessArgs) -> Layout {
+        let saved = saved_layout(
+            &self.config,
+            &this_machine_key(),
+            &ModelCost::blazepose().key,
+        );
+        let (workers, threads, source) = match saved {
+            Some(saved) => (
+                saved.workers,
+                saved.threads_per_worker,
+                "the layout `posekit bench --save` stored in posekit.toml",
             ),
+            None => match (self.config.workers, self.config.threads_per_worker) {
+                (None, None) => (usable_cores(), 1, "the default layout"),
+                (workers, threads) => (
+                    workers.unwrap_or_else(usable_cores),
+                    threads.unwrap_or(1),
+                    "[process] workers and threads_per_worker in posekit.toml",
+                ),
+            },
         };
-        Ok(Defaults { layout })
+        match (args.workers, args.threads_per_worker) {
+            (None, None) => Layout {
+                workers,
+                threads,
+                source,
+            },
+            (Some(workers), flag_threads) => Layout {
+                workers,
+                threads: flag_threads.unwrap_or(1),
+                source: "--workers and --threads-per-worker",
+            },
+            (None, Some(flag_threads)) => Layout {
+                workers,
+                threads: flag_threads,
+                source: "--threads-per-worker",
+            },
+        }
     }
 }
 
-/// The first Ctrl-C asks the pipeline to stop and keep what it has; a second one exits
-/// at once (the temporary result is then left behind, hidden, beside the target).
+/// The first Ctrl-C (or SIGTERM) asks the pipeline to stop and keep what it has. A
+/// second one quits now: it removes the unfinished temporary files, says so in one
+/// line, and exits without running destructors, so ONNX Runtime is not torn down under
+/// threads still using it (which printed its errors).
 fn install_ctrl_c() -> Result<Arc<AtomicBool>> {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&cancel);
     ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
+            let removed = crate::files::temp::remove_live();
+            eprintln!("\nposekit: quitting now; removed {removed} unfinished file(s)");
+            // SAFETY: _exit ends the process at once; nothing after it runs.
+            unsafe { libc::_exit(130) };
         }
-        eprintln!("\nposekit: stopping after the frames in flight (Ctrl-C again to quit now)");
+        eprintln!("\nposekit: stopping after the frames in flight (signal again to quit now)");
     })
-    .context("could not install the Ctrl-C handler")?;
+    .context("could not install the signal handler")?;
     Ok(cancel)
 }
 
 /// The data (paths or JSON) goes to stdout, the human summary to stderr.
 fn report(outcome: &Outcome, options: &ProcessOptions, json: bool) -> Result<()> {
     let s = &outcome.summary;
-    let mut out = std::io::stdout().lock();
     if json {
         let value = serde_json::json!({
             "video": outcome.info.path,
+            "status": if s.interrupted { "interrupted" } else { "done" },
             "output": outcome.output,
             "render": outcome.render,
             "npz": outcome.npz,
             "summary": s,
         });
-        writeln!(out, "{}", serde_json::to_string(&value)?)?;
+        print_line(&serde_json::to_string(&value)?)?;
         return Ok(());
     }
     let state = if s.interrupted {
@@ -238,9 +357,24 @@ fn report(outcome: &Outcome, options: &ProcessOptions, json: bool) -> Result<()>
         options.threads_per_worker,
         state,
     );
-    writeln!(out, "{}", outcome.output.display())?;
+    print_line(&outcome.output.display().to_string())?;
     for extra in [&outcome.render, &outcome.npz].into_iter().flatten() {
-        writeln!(out, "{}", extra.display())?;
+        print_line(&extra.display().to_string())?;
+    }
+    Ok(())
+}
+
+/// A failed video: its error on stderr (and as a JSON object with `--json`), and the
+/// batch goes on.
+fn report_failure(video: &Path, e: &anyhow::Error, json: bool) -> Result<()> {
+    eprintln!("posekit: error: {}: {e:#}", video.display());
+    if json {
+        let value = serde_json::json!({
+            "video": video,
+            "status": "failed",
+            "error": format!("{e:#}"),
+        });
+        print_line(&serde_json::to_string(&value)?)?;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use crate::config::{config_path, load, Config, DEFAULT_SERVE_PORT};
 use crate::engine::{Engine, RuntimeSearch};
 use crate::serve::errors::MB;
 use crate::serve::ServeConfig;
+use crate::tune::limits::{check_layout, usable_cores};
 
 /// Pose requests queued per worker by default: enough to ride out a burst, few enough
 /// that a queued request still finishes well inside the timeout.
@@ -37,6 +38,11 @@ fn to_config(args: &ServeArgs, file: &Config) -> Result<ServeConfig> {
     if workers == 0 || args.threads_per_worker == 0 {
         bail!("--workers and --threads-per-worker must be at least 1");
     }
+    let source = match args.workers {
+        Some(_) => "--workers and --threads-per-worker",
+        None => "[process] workers in posekit.toml (with --threads-per-worker)",
+    };
+    check_layout(source, workers, args.threads_per_worker, usable_cores())?;
     if args.pose.max_people == 0 || args.pose.detect_every == 0 {
         bail!("--max-people and --detect-every must be at least 1");
     }
@@ -116,5 +122,17 @@ mod tests {
         assert!(err.to_string().contains("--timeout"), "{err}");
         let err = to_config(&args(&["-w", "0"]), &Config::default()).unwrap_err();
         assert!(err.to_string().contains("--workers"), "{err}");
+    }
+
+    #[test]
+    fn runaway_worker_counts_are_refused_from_flags_and_file() {
+        let err = to_config(&args(&["-w", "4294967297"]), &Config::default()).unwrap_err();
+        assert!(err.to_string().contains("at most"), "{err}");
+        let file = Config {
+            workers: Some(100_000),
+            ..Config::default()
+        };
+        let err = to_config(&args(&[]), &file).unwrap_err();
+        assert!(err.to_string().contains("posekit.toml"), "{err}");
     }
 }

@@ -1,23 +1,23 @@
 //! `posekit tune`: read the machine, decide the plan (pure), show it with the diff of each
-//! file, and with `--write` write those files through `tune::apply`, the only writer.
+//! file, and with `--write` write those files through `files::write_file`, the one writer.
 //!
 //! Every file's new text is computed, and every refusal found, before anything is
 //! written, so a `.wslconfig` that cannot be read for certain leaves posekit.toml alone too.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+use super::stdout::{print, print_line};
 use crate::cli::TuneArgs;
 use crate::config::{config_path, saved_layout, DEFAULT_SERVE_PORT};
 use crate::system::wsl::{decode_console, Kind};
 use crate::system::{
     gather, resources, wslconfig, GatherOptions, Probe, SystemFacts, WslConfigFile,
 };
-use crate::tune::apply::{write_file, Written};
+use crate::files::{resolve_for_writing, write_file, Written};
 use crate::tune::changes::{config_change, wslconfig_change, Change, Target};
 use crate::tune::machine::{machine_key, MachineFacts};
 use crate::tune::report::{self, Current, FileReport};
@@ -36,6 +36,9 @@ pub fn run(args: &TuneArgs) -> Result<ExitCode> {
         None => config_path()
             .context("there is no home folder to keep posekit.toml in: pass --config PATH")?,
     };
+    // Before anything is read or measured: a device, a FIFO or a folder is never a
+    // config file, and reading a FIFO would hang.
+    resolve_for_writing(&config_path)?;
     let mut facts = gather(&GatherOptions {
         ort_lib: None,
         host: None,
@@ -122,8 +125,10 @@ pub fn run(args: &TuneArgs) -> Result<ExitCode> {
             backup: None,
         });
     }
-    let mut out = std::io::stdout().lock();
     if args.write && refusal.is_none() {
+        for change in &changes {
+            resolve_for_writing(&change.path)?;
+        }
         for (change, report) in changes.iter().zip(reports.iter_mut()) {
             let written = write_file(&change.path, change.after.as_bytes())?;
             report.written = Some(match &written {
@@ -137,7 +142,7 @@ pub fn run(args: &TuneArgs) -> Result<ExitCode> {
         }
     }
     if args.json {
-        writeln!(out, "{}", report::json(&plan, &reports))?;
+        print_line(&report::json(&plan, &reports))?;
     } else {
         let current = Current {
             workers: settings.workers,
@@ -160,9 +165,8 @@ pub fn run(args: &TuneArgs) -> Result<ExitCode> {
                 });
             }
         }
-        out.write_all(text.as_bytes())?;
+        print(&text)?;
     }
-    out.flush()?;
     if let Some(reason) = refusal {
         bail!("{reason}");
     }
@@ -209,6 +213,7 @@ fn written_lines(changes: &[Change], reports: &[FileReport]) -> String {
 /// Reads `.wslconfig`; a missing file is `None` (tune creates it from the template).
 /// Notepad may save UTF-16: WSL reads it and so does the plan, but tune edits UTF-8 only.
 fn read_wslconfig(path: PathBuf) -> Result<WslFile> {
+    resolve_for_writing(&path)?;
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -10,7 +10,8 @@
 //! 3. a [`Summary`] (`"type": "summary"`): counts and timing.
 //!
 //! The writer flushes after every frame so that a crash keeps finished work, and follows
-//! the temporary-then-rename rule of [`super::paths`].
+//! the rules of [`crate::files`]: a temporary beside the real target, renamed when
+//! complete; a `.partial` name (never a user's file) when interrupted.
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::paths::{partial_path, temp_path};
+use crate::files::{partial_destination, resolve_for_writing, FileError, Resolved, TempFile};
 use crate::models::hmr2::Smpl;
 use crate::pose::Person;
 
@@ -228,9 +229,10 @@ impl Stages {
 
 /// Writes a result file safely; see the module docs.
 pub struct JsonlWriter {
-    target: PathBuf,
-    temp: PathBuf,
+    target: Resolved,
     out: BufWriter<File>,
+    /// Declared after `out`, so the file is closed before the temporary is removed.
+    temp: TempFile,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -240,6 +242,8 @@ pub enum WriteError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("could not encode a result line: {0}")]
     Encode(#[from] serde_json::Error),
 }
@@ -247,15 +251,20 @@ pub enum WriteError {
 impl JsonlWriter {
     /// Opens a temporary file beside `target`; fails early when the folder is unwritable.
     pub fn create(target: &Path) -> Result<Self, WriteError> {
-        let temp = temp_path(target);
-        let file = File::create(&temp).map_err(|source| WriteError::Io {
-            path: target.to_path_buf(),
-            source,
-        })?;
+        let target = resolve_for_writing(target)?;
+        let temp = TempFile::beside(&target.real);
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(temp.path())
+            .map_err(|source| WriteError::Io {
+                path: target.given.clone(),
+                source,
+            })?;
         Ok(JsonlWriter {
-            target: target.to_path_buf(),
-            temp,
+            target,
             out: BufWriter::new(file),
+            temp,
         })
     }
 
@@ -269,33 +278,32 @@ impl JsonlWriter {
     }
 
     /// Moves the finished file into place; returns where it went. An interrupted run goes
-    /// to the `.partial.jsonl` name and leaves any complete earlier result untouched.
-    pub fn finish(mut self, interrupted: bool) -> Result<PathBuf, WriteError> {
-        self.out.flush().map_err(|source| self.io_error(source))?;
-        let dest = if interrupted {
-            partial_path(&self.target)
-        } else {
-            self.target.clone()
-        };
-        std::fs::rename(&self.temp, &dest).map_err(|source| WriteError::Io {
-            path: dest.clone(),
+    /// to a `.partial.jsonl` name and leaves any complete earlier result untouched. A
+    /// writer dropped without `finish` (an error mid-run) leaves no temporary behind.
+    pub fn finish(self, interrupted: bool) -> Result<PathBuf, WriteError> {
+        let JsonlWriter { target, out, temp } = self;
+        let io_error = |path: &Path, source| WriteError::Io {
+            path: path.to_path_buf(),
             source,
-        })?;
-        Ok(dest)
+        };
+        out.into_inner()
+            .map_err(|e| io_error(&target.given, e.into_error()))?;
+        let (dest, shown) = match interrupted {
+            true => {
+                let partial = partial_destination(&target.real, is_posekit_result);
+                (partial.clone(), partial)
+            }
+            false => (target.real.clone(), target.given.clone()),
+        };
+        temp.persist(&dest).map_err(|e| io_error(&shown, e))?;
+        Ok(shown)
     }
 
     fn io_error(&self, source: std::io::Error) -> WriteError {
         WriteError::Io {
-            path: self.target.clone(),
+            path: self.target.given.clone(),
             source,
         }
-    }
-}
-
-impl Drop for JsonlWriter {
-    /// A writer dropped without `finish` (an error mid-run) leaves no temporary behind.
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.temp);
     }
 }
 

@@ -9,7 +9,6 @@ pub mod jsonl;
 pub mod mesh;
 pub mod npz;
 pub mod overlay;
-pub mod paths;
 pub mod progress;
 pub mod render;
 pub mod reorder;

@@ -4,14 +4,19 @@
 //! Rows are appended one at a time (one per person and frame) and spooled to a temporary
 //! file per array, so memory stays flat however long the video; `finish` writes the zip
 //! (Zip64 where an array passes 4 GiB, as the mesh can on long videos) and renames it
-//! into place. Hand-written because the format needs only a CRC-32 and three record
+//! into place by the rules of [`crate::files`]. The archive's zip comment says posekit
+//! wrote it, so a later interrupted run knows which `.partial.npz` it may replace.
+//! Hand-written because the format needs only a CRC-32 and three record
 //! types, far less than a zip crate brings.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::paths::{partial_path, temp_path};
+use crate::files::{partial_destination, resolve_for_writing, Resolved, TempFile};
+
+/// The zip comment of every archive posekit writes (numpy ignores it).
+const ARCHIVE_COMMENT: &[u8] = b"written by posekit";
 
 /// Element types written: little-endian f32 and i64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,9 +53,10 @@ struct Column {
 
 /// Builds an `.npz` at `target`; see the module docs.
 pub struct NpzWriter {
-    target: PathBuf,
-    spool_dir: PathBuf,
+    target: Resolved,
     columns: Vec<Column>,
+    /// Declared after `columns`, so the spool files are closed before it is removed.
+    spool_dir: TempFile,
 }
 
 fn io_context(path: &Path, e: std::io::Error) -> std::io::Error {
@@ -60,10 +66,11 @@ fn io_context(path: &Path, e: std::io::Error) -> std::io::Error {
 impl NpzWriter {
     /// Fails early when the folder is unwritable.
     pub fn create(target: &Path) -> std::io::Result<Self> {
-        let spool_dir = temp_path(target).with_extension("d");
-        std::fs::create_dir_all(&spool_dir).map_err(|e| io_context(target, e))?;
+        let target = resolve_for_writing(target).map_err(std::io::Error::other)?;
+        let spool_dir = TempFile::folder_beside(&target.real);
+        std::fs::create_dir(spool_dir.path()).map_err(|e| io_context(&target.given, e))?;
         Ok(Self {
-            target: target.to_path_buf(),
+            target,
             spool_dir,
             columns: Vec::new(),
         })
@@ -97,7 +104,7 @@ impl NpzWriter {
         let i = match self.columns.iter().position(|c| c.name == name) {
             Some(i) => i,
             None => {
-                let spool_path = self.spool_dir.join(format!("{}.bin", self.columns.len()));
+                let spool_path = self.spool_dir.path().join(format!("{}.bin", self.columns.len()));
                 let file = File::create(&spool_path).map_err(|e| io_context(&spool_path, e))?;
                 self.columns.push(Column {
                     name: name.to_string(),
@@ -131,23 +138,23 @@ impl NpzWriter {
                 )));
             }
         }
-        let temp = temp_path(&self.target);
-        let result = self.write_zip(&temp);
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&temp);
-            return Err(io_context(&self.target, e));
-        }
-        let dest = if interrupted {
-            partial_path(&self.target)
-        } else {
-            self.target.clone()
+        let temp = TempFile::beside(&self.target.real);
+        self.write_zip(temp.path())
+            .map_err(|e| io_context(&self.target.given, e))?;
+        let (dest, shown) = match interrupted {
+            true => {
+                let partial = partial_destination(&self.target.real, is_posekit_npz);
+                (partial.clone(), partial)
+            }
+            false => (self.target.real.clone(), self.target.given.clone()),
         };
-        std::fs::rename(&temp, &dest).map_err(|e| io_context(&dest, e))?;
-        Ok(dest)
+        temp.persist(&dest).map_err(|e| io_context(&shown, e))?;
+        Ok(shown)
     }
 
     fn write_zip(&mut self, temp: &Path) -> std::io::Result<()> {
-        let mut out = CountingWriter::new(BufWriter::new(File::create(temp)?));
+        let file = File::options().write(true).create_new(true).open(temp)?;
+        let mut out = CountingWriter::new(BufWriter::new(file));
         let mut central = Vec::new();
         for column in &mut self.columns {
             column.spool.flush()?;
@@ -182,11 +189,19 @@ impl NpzWriter {
     }
 }
 
-impl Drop for NpzWriter {
-    /// Spooled rows are scratch: gone whether the archive was written or not.
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.spool_dir);
-    }
+/// True when `path` is an archive posekit wrote: its end record carries posekit's comment.
+pub fn is_posekit_npz(path: &Path) -> bool {
+    use std::io::{Seek, SeekFrom};
+    let tail_len = 22 + ARCHIVE_COMMENT.len();
+    let mut tail = vec![0u8; tail_len];
+    let read = File::open(path).and_then(|mut f| {
+        f.seek(SeekFrom::End(-(tail_len as i64)))?;
+        f.read_exact(&mut tail)
+    });
+    read.is_ok()
+        && tail[..4] == 0x0605_4b50u32.to_le_bytes()
+        && tail[20..22] == (ARCHIVE_COMMENT.len() as u16).to_le_bytes()
+        && &tail[22..] == ARCHIVE_COMMENT
 }
 
 /// The `.npy` v1.0 header: magic, version, length, then a Python dict literal padded
@@ -357,7 +372,8 @@ fn end_records(entries: u64, cd_size: u64, cd_offset: u64) -> Vec<u8> {
     h.extend((entries.min(0xFFFF) as u16).to_le_bytes());
     h.extend((cd_size.min(ZIP32_MAX) as u32).to_le_bytes());
     h.extend((cd_offset.min(ZIP32_MAX) as u32).to_le_bytes());
-    h.extend(0u16.to_le_bytes());
+    h.extend((ARCHIVE_COMMENT.len() as u16).to_le_bytes());
+    h.extend(ARCHIVE_COMMENT);
     h
 }
 

@@ -2,8 +2,10 @@
 //! matrix its YUV was made with so that players show the colours posekit drew.
 //!
 //! Like the JSON Lines writer, it writes to a hidden temporary file beside the target and
-//! renames it into place in `finish`, so a crash never leaves a half-written file under
-//! the name the user asked for.
+//! renames it into place in `finish` (the rules of [`crate::files`]), so a crash never
+//! leaves a half-written file under the name the user asked for. The container's comment
+//! says posekit made it, so a later interrupted run knows which `.partial` video it may
+//! replace.
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
@@ -13,10 +15,13 @@ use ff::software::scaling;
 use ff::{codec, color, encoder, format, frame, Dictionary, Packet, Rational};
 use ffmpeg_next as ff;
 
-use super::paths::{partial_path, temp_path};
 use super::source::convert::{set_colorspace, Matrix};
 use super::source::init_ffmpeg;
+use crate::files::{partial_destination, resolve_for_writing, Resolved, TempFile};
 use crate::image::RgbImage;
+
+/// The container comment of every overlay posekit writes.
+const CONTAINER_COMMENT: &str = "posekit overlay";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -57,9 +62,9 @@ pub struct Renderer {
     encoder_tb: Rational,
     stream_tb: Rational,
     next_pts: i64,
-    temp: PathBuf,
-    target: PathBuf,
-    finished: bool,
+    target: Resolved,
+    /// Declared last, so FFmpeg's file is closed before an unfinished one is removed.
+    temp: TempFile,
 }
 
 impl Renderer {
@@ -82,8 +87,9 @@ impl Renderer {
                 "invalid size {width}×{height} or rate {fps} fps"
             )));
         }
-        let temp = temp_path(path);
-        let known = CString::new(temp.to_string_lossy().as_bytes())
+        let target = resolve_for_writing(path).map_err(|e| create_err(e.to_string()))?;
+        let temp = TempFile::beside(&target.real);
+        let known = CString::new(temp.path().to_string_lossy().as_bytes())
             // SAFETY: av_guess_format only reads the NUL-terminated name; it returns a
             // pointer to a static muxer description or null.
             .map(|name| unsafe {
@@ -92,9 +98,9 @@ impl Renderer {
             })
             .unwrap_or(false);
         let mut output = if known {
-            format::output(&temp)
+            format::output(temp.path())
         } else {
-            format::output_as(&temp, "mp4")
+            format::output_as(temp.path(), "mp4")
         }
         .map_err(|e| create_err(e.to_string()))?;
         // From here on the temporary file exists; Drop removes it if anything fails.
@@ -186,6 +192,9 @@ impl Renderer {
         stream.set_parameters(&encoder);
         stream.set_time_base(rate.invert());
         stream.set_avg_frame_rate(rate);
+        let mut metadata = Dictionary::new();
+        metadata.set("comment", CONTAINER_COMMENT);
+        output.set_metadata(metadata);
         output
             .write_header()
             .map_err(|e| create_err(e.to_string()))?;
@@ -209,9 +218,8 @@ impl Renderer {
             encoder_tb: rate.invert(),
             stream_tb,
             next_pts: 0,
+            target,
             temp,
-            target: path.to_path_buf(),
-            finished: false,
         })
     }
 
@@ -219,7 +227,7 @@ impl Renderer {
     pub fn write(&mut self, image: &RgbImage) -> Result<(), RenderError> {
         if (image.width, image.height) != (self.width, self.height) {
             return Err(RenderError::FrameSize {
-                path: self.target.display().to_string(),
+                path: self.target.given.display().to_string(),
                 got_w: image.width,
                 got_h: image.height,
                 want_w: self.width,
@@ -240,19 +248,31 @@ impl Renderer {
     }
 
     /// Flushes the encoder, writes the trailer and moves the file to its final name, or
-    /// to the `.partial` name when the run was interrupted; returns where it went.
+    /// to a `.partial` name when the run was interrupted; returns where it went.
     pub fn finish(mut self, interrupted: bool) -> Result<PathBuf, RenderError> {
         self.encoder.send_eof().map_err(|e| self.write_err(e))?;
         self.write_packets()?;
         self.output.write_trailer().map_err(|e| self.write_err(e))?;
-        let dest = if interrupted {
-            partial_path(&self.target)
-        } else {
-            self.target.clone()
+        let Renderer {
+            output,
+            target,
+            temp,
+            ..
+        } = self;
+        // Closing the container flushes FFmpeg's buffers before the rename.
+        drop(output);
+        let (dest, shown) = match interrupted {
+            true => {
+                let partial = partial_destination(&target.real, is_posekit_video);
+                (partial.clone(), partial)
+            }
+            false => (target.real.clone(), target.given.clone()),
         };
-        std::fs::rename(&self.temp, &dest).map_err(|e| self.write_err(e))?;
-        self.finished = true;
-        Ok(dest)
+        temp.persist(&dest).map_err(|e| RenderError::Write {
+            path: shown.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(shown)
     }
 
     fn write_packets(&mut self) -> Result<(), RenderError> {
@@ -277,19 +297,16 @@ impl Renderer {
 
     fn write_err(&self, e: impl std::fmt::Display) -> RenderError {
         RenderError::Write {
-            path: self.target.display().to_string(),
+            path: self.target.given.display().to_string(),
             reason: e.to_string(),
         }
     }
 }
 
-impl Drop for Renderer {
-    /// A renderer dropped without `finish` (an error mid-run) leaves no temporary behind.
-    fn drop(&mut self) {
-        if !self.finished {
-            let _ = std::fs::remove_file(&self.temp);
-        }
-    }
+/// True when `path` is a video posekit rendered: its container comment says so.
+pub fn is_posekit_video(path: &Path) -> bool {
+    init_ffmpeg();
+    format::input(&path).is_ok_and(|input| input.metadata().get("comment") == Some(CONTAINER_COMMENT))
 }
 
 /// Copies packed RGB into the (even-sized, row-padded) frame, repeating the last column

@@ -3,14 +3,14 @@
 //! and the safe writing of that plan.
 //!
 //! The parts are separate on purpose: [`plan::plan`] decides (pure); [`wslconfig_edit`]
-//! and [`changes`] compute each file's new text (pure); [`diff`] shows it; [`apply`] is the
-//! only code that writes (atomically, keeping a timestamped backup). So every machine and
+//! and [`changes`] compute each file's new text (pure); [`diff`] shows it; writing goes
+//! through [`crate::files::write_file`] (atomically, keeping a timestamped backup). So every machine and
 //! every messy `.wslconfig` is a unit test, and the command is thin glue.
 
-pub mod apply;
 pub mod changes;
 pub mod cost;
 pub mod diff;
+pub mod limits;
 pub mod machine;
 pub mod plan;
 pub mod report;

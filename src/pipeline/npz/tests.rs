@@ -20,7 +20,7 @@ fn crc32_check_value() {
 
 /// Reads a stored zip: (name, data) per entry, checking each CRC and the central directory.
 fn read_zip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let eocd = bytes.len() - 22;
+    let eocd = bytes.len() - 22 - ARCHIVE_COMMENT.len();
     assert_eq!(u32_at(bytes, eocd), 0x0605_4b50);
     let entries = u16_at(bytes, eocd + 10) as usize;
     let mut at = u32_at(bytes, eocd + 16) as usize;
@@ -57,6 +57,9 @@ fn arrays_round_trip_through_the_zip() {
     }
     assert!(!target.exists());
     assert_eq!(w.finish(false).unwrap(), target);
+    assert!(is_posekit_npz(&target), "posekit's comment ends the archive");
+    std::fs::write(dir.path().join("mine.npz"), b"PK not ours").unwrap();
+    assert!(!is_posekit_npz(&dir.path().join("mine.npz")));
     let entries = read_zip(&std::fs::read(&target).unwrap());
     let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["frame.npy", "betas.npy"]);
@@ -113,5 +116,5 @@ fn zip64_records_when_offsets_pass_4_gib() {
     assert_eq!(u32_at(&end, 0), 0x0606_4b50);
     assert_eq!(u32_at(&end, 56), 0x0706_4b50);
     let small = end_records(1, 60, 100);
-    assert_eq!(small.len(), 22);
+    assert_eq!(small.len(), 22 + ARCHIVE_COMMENT.len());
 }

@@ -1,11 +1,10 @@
-//! The only place `tune` (and `bench --save`, through `config`) writes files.
+//! Whole small files (posekit.toml, `.wslconfig`, bench's exports), written by the
+//! rules of [`super`], keeping the version they replace.
 //!
-//! Each write is atomic (a temporary file beside the target, synced, then renamed over it),
-//! so a crash or a full disk leaves either the old file or the new one, never half of
-//! each. The previous file is first copied, byte for byte, to a backup beside it whose
-//! name carries the time (`.wslconfig.20261127-153012.bak`), so running `tune` twice on
-//! different days keeps both earlier versions. Writing what is already there does
-//! nothing at all: no backup, no rename, the modification time untouched.
+//! The previous file is first copied, byte for byte, to a backup beside it whose name
+//! carries the time (`.wslconfig.20261127-153012.bak`), so writing twice on different
+//! days keeps both earlier versions. Writing what is already there does nothing at all:
+//! no backup, no rename, the modification time untouched.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,7 +12,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
-use crate::pipeline::paths::temp_path;
+use super::target::resolve_for_writing;
+use super::temp::TempFile;
 
 /// What [`write_file`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,50 +26,41 @@ pub enum Written {
     Replaced { backup: PathBuf },
 }
 
-/// Writes `bytes` to `path` atomically, keeping the previous file as a timestamped backup.
+/// Writes `bytes` to `path` atomically, keeping the previous file as a timestamped
+/// backup. A link at `path` is followed and stays a link; anything but a regular file
+/// there is refused.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<Written> {
-    let old = match std::fs::read(path) {
-        Ok(old) => Some(old),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    let target = resolve_for_writing(path)?;
+    let real = &target.real;
+    let old = match target.exists {
+        true => Some(std::fs::read(real).with_context(|| format!("cannot read {}", path.display()))?),
+        false => None,
     };
     if old.as_deref() == Some(bytes) {
         return Ok(Written::Unchanged);
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = real.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the folder for {}", path.display()))?;
     }
-    let temp = temp_path(path);
-    let result = write_then_rename(path, &temp, bytes, old.as_deref());
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
-
-fn write_then_rename(
-    path: &Path,
-    temp: &Path,
-    bytes: &[u8],
-    old: Option<&[u8]>,
-) -> Result<Written> {
-    let mut file = std::fs::File::create(temp)
+    let temp = TempFile::beside(real);
+    let mut file = std::fs::File::create(temp.path())
         .with_context(|| format!("cannot write beside {}", path.display()))?;
     file.write_all(bytes)
         .and_then(|_| file.sync_all())
         .with_context(|| format!("cannot write beside {}", path.display()))?;
     // Keep the user's permissions (a private config stays private).
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(temp, meta.permissions());
+    if let Ok(meta) = std::fs::metadata(real) {
+        let _ = std::fs::set_permissions(temp.path(), meta.permissions());
     }
     let written = match old {
         Some(old) => Written::Replaced {
-            backup: write_backup(path, old)?,
+            backup: write_backup(real, &old)?,
         },
         None => Written::Created,
     };
-    std::fs::rename(temp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    temp.persist(real)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
     Ok(written)
 }
 
@@ -144,6 +135,7 @@ fn civil(time: SystemTime) -> (i64, u32, u32, u32, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::FileTypeExt;
     use std::time::Duration;
 
     fn names(dir: &Path) -> Vec<String> {
@@ -198,8 +190,38 @@ mod tests {
     }
 
     #[test]
+    fn a_link_is_followed_and_stays_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.toml");
+        std::fs::write(&real, "a").unwrap();
+        let link = dir.path().join("link.toml");
+        std::os::unix::fs::symlink("real.toml", &link).unwrap();
+        let Written::Replaced { backup } = write_file(&link, b"b").unwrap() else {
+            panic!("replaced");
+        };
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read(&real).unwrap(), b"b");
+        assert_eq!(backup.parent(), Some(dir.path()));
+        assert_eq!(std::fs::read(&backup).unwrap(), b"a");
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_opening_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("posekit.toml");
+        let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path inside our own temporary folder.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let err = write_file(&fifo, b"x").unwrap_err();
+        assert!(format!("{err:#}").contains("FIFO"), "{err:#}");
+        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    }
+
+    #[test]
     fn unwritable_place_names_the_file() {
-        let err = write_file(Path::new("/proc/nope/.wslconfig"), b"x").unwrap_err();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("file"), "x").unwrap();
+        let err = write_file(&dir.path().join("file/.wslconfig"), b"x").unwrap_err();
         assert!(format!("{err:#}").contains(".wslconfig"), "{err:#}");
     }
 
