@@ -19,8 +19,8 @@ use crate::engine::{data_dir, Engine, RuntimeSearch, WeightSharing};
 use crate::files::{write_file, Written};
 use crate::pipeline::mesh::Hmr2Options;
 use crate::pipeline::Mode;
-use crate::tune::machine::this_machine_key;
 use crate::tune::limits::check_layout;
+use crate::tune::machine::this_machine_key;
 use crate::tune::ModelCost;
 
 pub fn run(args: &BenchArgs) -> Result<BenchReport> {

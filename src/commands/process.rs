@@ -37,7 +37,12 @@ pub enum Ending {
 pub fn run(args: &ProcessArgs) -> Result<Ending> {
     check_arguments(args)?;
     let layout = Defaults::read()?.layout_for(args);
-    check_layout(layout.source, layout.workers, layout.threads, usable_cores())?;
+    check_layout(
+        layout.source,
+        layout.workers,
+        layout.threads,
+        usable_cores(),
+    )?;
     let mut claims = Claims::default();
     for model in models_named(args) {
         claims.input(model);
@@ -173,11 +178,7 @@ fn short_reason(e: &anyhow::Error) -> String {
     root.lines().next().unwrap_or_default().to_string()
 }
 
-fn options_for(
-    args: &ProcessArgs,
-    output: PathBuf,
-    layout: &Layout,
-) -> Result<ProcessOptions> {
+fn options_for(args: &ProcessArgs, output: PathBuf, layout: &Layout) -> Result<ProcessOptions> {
     guard_result_file(&output, args.overwrite)?;
     if let Some(render) = &args.render {
         guard_existing(render, "--render", args.overwrite)?;

@@ -13,11 +13,11 @@ use anyhow::{bail, Context, Result};
 use super::stdout::{print, print_line};
 use crate::cli::TuneArgs;
 use crate::config::{config_path, saved_layout, DEFAULT_SERVE_PORT};
+use crate::files::{resolve_for_writing, write_file, Written};
 use crate::system::wsl::{decode_console, Kind};
 use crate::system::{
     gather, resources, wslconfig, GatherOptions, Probe, SystemFacts, WslConfigFile,
 };
-use crate::files::{resolve_for_writing, write_file, Written};
 use crate::tune::changes::{config_change, wslconfig_change, Change, Target};
 use crate::tune::machine::{machine_key, MachineFacts};
 use crate::tune::report::{self, Current, FileReport};

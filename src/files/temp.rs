@@ -47,11 +47,7 @@ impl TempFile {
             );
         }
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = real.with_file_name(format!(
-            "{}{}-{n}{ext}",
-            prefix(real),
-            std::process::id()
-        ));
+        let path = real.with_file_name(format!("{}{}-{n}{ext}", prefix(real), std::process::id()));
         lock_live().push(path.clone());
         TempFile { path }
     }
@@ -159,7 +155,12 @@ mod tests {
     fn hidden_beside_the_target_with_its_extension() {
         let temp = TempFile::beside(Path::new("/o/overlay.mp4"));
         assert_eq!(temp.path().parent(), Some(Path::new("/o")));
-        let name = temp.path().file_name().unwrap().to_string_lossy().into_owned();
+        let name = temp
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         assert!(name.starts_with(".overlay.mp4.tmp-"), "{name}");
         assert!(name.ends_with(".mp4"), "{name}");
     }

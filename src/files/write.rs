@@ -33,7 +33,9 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<Written> {
     let target = resolve_for_writing(path)?;
     let real = &target.real;
     let old = match target.exists {
-        true => Some(std::fs::read(real).with_context(|| format!("cannot read {}", path.display()))?),
+        true => {
+            Some(std::fs::read(real).with_context(|| format!("cannot read {}", path.display()))?)
+        }
         false => None,
     };
     if old.as_deref() == Some(bytes) {
@@ -199,7 +201,10 @@ mod tests {
         let Written::Replaced { backup } = write_file(&link, b"b").unwrap() else {
             panic!("replaced");
         };
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
         assert_eq!(std::fs::read(&real).unwrap(), b"b");
         assert_eq!(backup.parent(), Some(dir.path()));
         assert_eq!(std::fs::read(&backup).unwrap(), b"a");
@@ -214,7 +219,10 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
         let err = write_file(&fifo, b"x").unwrap_err();
         assert!(format!("{err:#}").contains("FIFO"), "{err:#}");
-        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo());
     }
 
     #[test]

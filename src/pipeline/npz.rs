@@ -104,7 +104,10 @@ impl NpzWriter {
         let i = match self.columns.iter().position(|c| c.name == name) {
             Some(i) => i,
             None => {
-                let spool_path = self.spool_dir.path().join(format!("{}.bin", self.columns.len()));
+                let spool_path = self
+                    .spool_dir
+                    .path()
+                    .join(format!("{}.bin", self.columns.len()));
                 let file = File::create(&spool_path).map_err(|e| io_context(&spool_path, e))?;
                 self.columns.push(Column {
                     name: name.to_string(),

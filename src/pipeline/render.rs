@@ -306,7 +306,8 @@ impl Renderer {
 /// True when `path` is a video posekit rendered: its container comment says so.
 pub fn is_posekit_video(path: &Path) -> bool {
     init_ffmpeg();
-    format::input(&path).is_ok_and(|input| input.metadata().get("comment") == Some(CONTAINER_COMMENT))
+    format::input(&path)
+        .is_ok_and(|input| input.metadata().get("comment") == Some(CONTAINER_COMMENT))
 }
 
 /// Copies packed RGB into the (even-sized, row-padded) frame, repeating the last column

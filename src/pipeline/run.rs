@@ -292,6 +292,7 @@ fn decode_loop(
     results: &SyncSender<Message>,
 ) {
     let mut seq = 0u64;
+    let delay = debug_frame_delay();
     while !cancel.load(Ordering::SeqCst) && !stop.load(Ordering::SeqCst) {
         if max_frames.is_some_and(|max| seq >= max) {
             break;
@@ -320,6 +321,9 @@ fn decode_loop(
                     break;
                 }
                 seq += 1;
+                if let Some(delay) = delay {
+                    std::thread::sleep(delay);
+                }
             }
             SourceEvent::Skipped { index, reason } => {
                 debug_skip(index, &reason);
@@ -327,6 +331,16 @@ fn decode_loop(
             }
         }
     }
+}
+
+/// Test hook: `POSEKIT_DEBUG_FRAME_DELAY_MS` slows the decoder by that much per frame,
+/// so that a test can interrupt a run on a short clip while it is surely mid-way.
+fn debug_frame_delay() -> Option<std::time::Duration> {
+    let ms: u64 = std::env::var("POSEKIT_DEBUG_FRAME_DELAY_MS")
+        .ok()?
+        .parse()
+        .ok()?;
+    Some(std::time::Duration::from_millis(ms))
 }
 
 /// Skipped frames are counted in the summary; the reason is shown with POSEKIT_DEBUG set.

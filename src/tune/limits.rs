@@ -64,9 +64,15 @@ mod tests {
         let err = check_layout("--workers", 4_294_967_297, 1, 2).unwrap_err();
         assert_eq!(err.limit, 8);
         let text = err.to_string();
-        assert!(text.contains("4294967297") && text.contains("at most 8"), "{text}");
+        assert!(
+            text.contains("4294967297") && text.contains("at most 8"),
+            "{text}"
+        );
         let err = check_layout("[process] workers in posekit.toml", 100_000, 1, 16).unwrap_err();
         assert!(err.to_string().contains("posekit.toml"), "{err}");
-        assert!(check_layout("x", usize::MAX, usize::MAX, 2).is_err(), "no overflow");
+        assert!(
+            check_layout("x", usize::MAX, usize::MAX, 2).is_err(),
+            "no overflow"
+        );
     }
 }

@@ -57,7 +57,10 @@ fn arrays_round_trip_through_the_zip() {
     }
     assert!(!target.exists());
     assert_eq!(w.finish(false).unwrap(), target);
-    assert!(is_posekit_npz(&target), "posekit's comment ends the archive");
+    assert!(
+        is_posekit_npz(&target),
+        "posekit's comment ends the archive"
+    );
     std::fs::write(dir.path().join("mine.npz"), b"PK not ours").unwrap();
     assert!(!is_posekit_npz(&dir.path().join("mine.npz")));
     let entries = read_zip(&std::fs::read(&target).unwrap());
