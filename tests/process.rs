@@ -310,11 +310,19 @@ fn ctrl_c_keeps_a_partial_result() {
         .spawn()
         .unwrap();
     // Wait until the run has written its first frames, then interrupt it.
-    let temp = dir
-        .path()
-        .join(format!(".clip.poses.jsonl.tmp-{}.jsonl", child.id()));
+    // The temporary is `.clip.poses.jsonl.tmp-PID-N.jsonl` (docs/files.md).
+    let prefix = format!(".clip.poses.jsonl.tmp-{}-", child.id());
+    let temp_lines = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| std::fs::read_to_string(e.path()).map_or(0, |t| t.lines().count()))
+            .max()
+            .unwrap_or(0)
+    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::fs::read_to_string(&temp).map_or(0, |t| t.lines().count()) < 3 {
+    while temp_lines() < 3 {
         assert!(
             std::time::Instant::now() < deadline,
             "run never started writing"

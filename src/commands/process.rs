@@ -130,8 +130,13 @@ fn plan_video(
     ];
     for (what, path) in outputs {
         let Some(path) = path else { continue };
-        claims.output(what, &resolve_for_writing(path)?)?;
-        claims.partial(&format!("the partial name of {what}"), &partial_path(path))?;
+        let target = resolve_for_writing(path)?;
+        claims.output(what, &target)?;
+        // Partial results go beside the real file, as the writers put them.
+        claims.partial(
+            &format!("the partial name of {what}"),
+            &partial_path(&target.real),
+        )?;
     }
     options_for(args, output, layout)
 }

@@ -196,7 +196,9 @@ mod tests {
         std::fs::write(dead_dir.join("0.bin"), "x").unwrap();
         let mut removed = remove_stale(&target);
         removed.sort();
-        assert_eq!(removed, vec![dead.clone(), dead_dir.clone()]);
+        let mut expected = vec![dead.clone(), dead_dir.clone()];
+        expected.sort();
+        assert_eq!(removed, expected);
         assert!(live.exists() && other.exists());
     }
 }

@@ -61,8 +61,9 @@ fn arrays_round_trip_through_the_zip() {
         is_posekit_npz(&target),
         "posekit's comment ends the archive"
     );
-    std::fs::write(dir.path().join("mine.npz"), b"PK not ours").unwrap();
-    assert!(!is_posekit_npz(&dir.path().join("mine.npz")));
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("mine.npz"), b"PK not ours").unwrap();
+    assert!(!is_posekit_npz(&other.path().join("mine.npz")));
     let entries = read_zip(&std::fs::read(&target).unwrap());
     let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["frame.npy", "betas.npy"]);
