@@ -2,7 +2,7 @@
 //! default), serves until SIGINT or SIGTERM, then drains and exits.
 //!
 //! ```text
-//! axum on tokio (2 async threads) ──try_send──▶ bounded queue ──▶ pose workers (own BlazePose each)
+//! accept (capped, header timeout) ─▶ axum on tokio (2 async threads) ──try_send──▶ bounded queue ──▶ pose workers
 //!        │                                          full → 503 Retry-After
 //!        └── spawn_blocking: save upload, probe ──▶ job queue ──▶ job runner (process_video)
 //! ```
@@ -10,6 +10,7 @@
 //! Handlers never run models; see `routes`. The pipeline and models are used as
 //! `process` uses them; nothing here touches ort or FFmpeg directly.
 
+mod accept;
 mod decode;
 pub mod errors;
 pub mod jobs;
@@ -109,9 +110,7 @@ pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         announce(address, config);
         let stop = shutdown_signal(signals, jobs.clone());
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(stop)
-            .await
+        accept::serve(listener, router(state), accept::connection_cap(), stop).await
     });
     // Every connection is closed now; the handles are the last senders, so dropping
     // them lets the workers finish their queue and stop.
@@ -196,12 +195,13 @@ fn bind(host: &str, port: u16) -> Result<TcpListener> {
 /// reach a service that has no authentication.
 fn announce(address: SocketAddr, config: &ServeConfig) {
     eprintln!(
-        "posekit serve: listening on http://{address} ({} pose workers × {} ONNX Runtime threads, queue {}, {} MB body limit, {} s timeout)",
+        "posekit serve: listening on http://{address} ({} pose workers × {} ONNX Runtime threads, queue {}, {} MB body limit, {} s timeout, {} connections)",
         config.workers,
         config.threads_per_worker,
         config.queue,
         config.max_body_bytes / errors::MB,
         config.timeout.as_secs_f64(),
+        accept::connection_cap(),
     );
     if !address.ip().is_loopback() {
         eprintln!(

@@ -36,7 +36,14 @@ pub struct Server {
 impl Server {
     /// Starts the service with `args` on a free port and waits for it to listen.
     pub fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_posekit"))
+        Server::spawn(Server::command(args))
+    }
+
+    /// The `posekit serve` command `start` runs, for a test that adds to it (its
+    /// environment, or limits set before exec) and then hands it to [`Server::spawn`].
+    pub fn command(args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_posekit"));
+        command
             .args(["serve", "--port", "0"])
             .args(args)
             // No user config: the defaults under test are the built-in ones.
@@ -46,9 +53,13 @@ impl Server {
             )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("posekit starts");
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Runs `command` (from [`Server::command`]) and waits for it to listen.
+    pub fn spawn(mut command: Command) -> Server {
+        let mut child = command.spawn().expect("posekit starts");
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = channel();
@@ -94,11 +105,21 @@ impl Server {
     }
 
     /// SIGTERM, then waits (at most 30 s) for a graceful exit; returns status and log.
-    pub fn terminate(mut self) -> (ExitStatus, String) {
+    pub fn terminate(self) -> (ExitStatus, String) {
+        self.signal(libc::SIGTERM);
+        self.wait()
+    }
+
+    /// Sends `signal` to the server and returns at once.
+    pub fn signal(&self, signal: libc::c_int) {
         // SAFETY: sending a signal to our own child's pid.
         unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+            libc::kill(self.child.id() as libc::pid_t, signal);
         }
+    }
+
+    /// Waits (at most 30 s) for the server to exit; returns status and log.
+    pub fn wait(mut self) -> (ExitStatus, String) {
         let deadline = Instant::now() + Duration::from_secs(30);
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -107,7 +128,7 @@ impl Server {
             if Instant::now() > deadline {
                 let _ = self.child.kill();
                 panic!(
-                    "posekit serve did not stop within 30 s of SIGTERM:\n{}",
+                    "posekit serve did not stop within 30 s of the signal:\n{}",
                     self.log()
                 );
             }
@@ -118,6 +139,19 @@ impl Server {
         (status, self.log())
     }
 
+    /// Waits (at most 30 s) until the log has a line containing `needle`.
+    pub fn wait_for_log(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.log().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "the log never said {needle:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Stops the server, checks that it stopped cleanly, and returns its log.
     pub fn stop(self) -> String {
         let (status, log) = self.terminate();
@@ -126,7 +160,7 @@ impl Server {
         log
     }
 
-    fn log(&self) -> String {
+    pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 }
@@ -142,11 +176,16 @@ impl Drop for Server {
 
 /// A blocking client that never goes through a proxy and never waits forever.
 pub fn client() -> reqwest::blocking::Client {
+    client_with_timeout(Duration::from_secs(60))
+}
+
+/// [`client`], giving up on a request after `timeout`.
+pub fn client_with_timeout(timeout: Duration) -> reqwest::blocking::Client {
     // reqwest is built without a TLS provider of its own; it needs one even for http.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::builder()
         .no_proxy()
-        .timeout(Duration::from_secs(60))
+        .timeout(timeout)
         .build()
         .unwrap()
 }
@@ -223,5 +262,24 @@ impl JsonBody for reqwest::blocking::Response {
     fn json(self) -> serde_json::Result<Value> {
         let bytes = self.bytes().expect("the body arrives");
         serde_json::from_slice(&bytes)
+    }
+}
+
+/// Lowers the open-file limit of the server `command` will start (and only of it), the
+/// way `ulimit -n` in its shell would, so a test can run it out of descriptors.
+pub fn limit_open_files(command: &mut Command, limit: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe, and nothing else runs in the pre-exec child.
+    unsafe {
+        command.pre_exec(move || {
+            let rlimit = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }

@@ -4,6 +4,7 @@
 //! The load test runs alone (it takes `harness::exclusive()`) so that the other
 //! tests' servers do not share its two cores while it times `/health`.
 
+mod connections;
 mod harness;
 mod limits;
 mod load;
