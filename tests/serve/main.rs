@@ -2,7 +2,7 @@
 //! port, talks to it with a blocking client, and stops it (SIGTERM, then kill) at the end.
 //!
 //! The load test runs alone (it takes `harness::exclusive()`) so that the other
-//! tests' servers do not share its two cores while it times `/health`.
+//! tests' servers do not share its two cores while it measures `/health`.
 
 mod connections;
 mod harness;
