@@ -64,6 +64,9 @@ const MAX_PIXELS: u64 = 64 * 1024 * 1024;
 /// as photo viewers do, so the landmarks match the picture the user sees). The error
 /// names the problem in words for the client.
 pub fn decode_still(bytes: &[u8], format: StillFormat) -> Result<RgbImage, String> {
+    if format == StillFormat::Jpeg && !jpeg_is_complete(bytes) {
+        return Err("the JPEG data is corrupt: it stops before its end-of-image marker, so the picture is cut short (an interrupted upload or copy); send the whole file".into());
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     let mut limits = Limits::default();
     // RGBA at 16 bits per channel is the largest decoded form: 8 bytes a pixel.
@@ -87,6 +90,46 @@ pub fn decode_still(bytes: &[u8], format: StillFormat) -> Result<RgbImage, Strin
         height: rgb.height(),
         data: rgb.into_raw(),
     })
+}
+
+/// Whether a JPEG runs to its end-of-image marker (EOI). The JPEG decoder fills a cut
+/// scan with grey instead of failing, so a truncated upload would decode to a picture
+/// with nobody in it and answer "no people" rather than "corrupt".
+///
+/// Walks the markers from the start: a segment is skipped by its length (so the EOI of
+/// a thumbnail inside EXIF does not count), and compressed data byte by byte, where
+/// 0xFF is either stuffed (FF 00) or a restart marker, never EOI, until the real end.
+/// Bytes after the EOI (some cameras append a second picture) do not matter.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    const EOI: u8 = 0xD9;
+    let mut at = 2; // past SOI, which `sniff` checked
+    loop {
+        let Some(offset) = bytes
+            .get(at..)
+            .and_then(|rest| rest.iter().position(|&b| b == 0xFF))
+        else {
+            return false;
+        };
+        at += offset + 1;
+        let Some(&marker) = bytes.get(at) else {
+            return false;
+        };
+        at += 1;
+        match marker {
+            EOI => return true,
+            // Stuffed data, restart markers, TEM, fill bytes: no length follows.
+            0x00 | 0x01 | 0xD0..=0xD7 => {}
+            0xFF => at -= 1,
+            _ => {
+                let Some(length) = bytes.get(at..at + 2) else {
+                    return false;
+                };
+                // The length counts its own two bytes; after SOS, the compressed data
+                // follows and is scanned as above.
+                at += usize::from(u16::from_be_bytes([length[0], length[1]]));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -141,6 +184,46 @@ mod tests {
         let bytes = encoded(ImageFormat::Png);
         let err = decode_still(&bytes[..bytes.len() / 2], StillFormat::Png).unwrap_err();
         assert!(err.starts_with("the PNG data is corrupt"), "{err}");
+    }
+
+    #[test]
+    fn a_cut_jpeg_is_corrupt_wherever_it_is_cut() {
+        let whole = encoded(ImageFormat::Jpeg);
+        assert!(jpeg_is_complete(&whole));
+        for end in [
+            3,
+            whole.len() / 3,
+            whole.len() / 2,
+            whole.len() - 2,
+            whole.len() - 1,
+        ] {
+            assert!(
+                !jpeg_is_complete(&whole[..end]),
+                "cut at {end} of {}",
+                whole.len()
+            );
+        }
+        let err = decode_still(&whole[..whole.len() - 2], StillFormat::Jpeg).unwrap_err();
+        assert!(err.starts_with("the JPEG data is corrupt"), "{err}");
+        // Bytes after the end (a camera's appended data) are no reason to refuse.
+        let mut trailing = whole.clone();
+        trailing.extend_from_slice(b"trailer");
+        assert!(decode_still(&trailing, StillFormat::Jpeg).is_ok());
+    }
+
+    #[test]
+    fn a_thumbnail_end_marker_does_not_make_a_cut_jpeg_complete() {
+        let whole = encoded(ImageFormat::Jpeg);
+        // An APP1 segment holding a whole JPEG (EOI included), as EXIF thumbnails are.
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&whole);
+        let mut with_thumbnail = vec![0xFF, 0xD8, 0xFF, 0xE1];
+        with_thumbnail.extend_from_slice(&u16::try_from(app1.len() + 2).unwrap().to_be_bytes());
+        with_thumbnail.extend_from_slice(&app1);
+        with_thumbnail.extend_from_slice(&whole[2..]);
+        assert!(jpeg_is_complete(&with_thumbnail));
+        let cut = &with_thumbnail[..with_thumbnail.len() - 4];
+        assert!(!jpeg_is_complete(cut));
     }
 
     #[test]

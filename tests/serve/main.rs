@@ -281,6 +281,15 @@ fn bad_requests_get_json_errors_naming_the_problem() {
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .unwrap();
     let truncated = png[..png.len() / 2].to_vec();
+    let mut jpeg = Vec::new();
+    small
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    // Cut inside the compressed data, as an interrupted upload or copy leaves it.
+    let truncated_jpeg = jpeg[..jpeg.len() * 2 / 3].to_vec();
     let too_big = vec![0u8; 3 * 1024 * 1024 / 2];
     let cases: Vec<Case> = vec![
         (
@@ -312,6 +321,14 @@ fn bad_requests_get_json_errors_naming_the_problem() {
             "/v1/pose",
             "image/png",
             truncated,
+            400,
+            "corrupt_image",
+        ),
+        (
+            "POST",
+            "/v1/pose",
+            "image/jpeg",
+            truncated_jpeg,
             400,
             "corrupt_image",
         ),
