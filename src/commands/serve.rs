@@ -17,6 +17,10 @@ use crate::tune::limits::{check_layout, usable_cores};
 /// that a queued request still finishes well inside the timeout.
 const QUEUE_PER_WORKER: usize = 4;
 
+/// The longest `--timeout`: an hour covers a large video upload on a slow link, and a
+/// request that needs longer is better sent as a job and polled.
+const MAX_TIMEOUT_S: f64 = 3600.0;
+
 pub fn run(args: &ServeArgs) -> Result<()> {
     let file = match config_path() {
         Some(path) => load(&path).with_context(|| format!("reading {}", path.display()))?,
@@ -46,9 +50,9 @@ fn to_config(args: &ServeArgs, file: &Config) -> Result<ServeConfig> {
     if args.pose.max_people == 0 || args.pose.detect_every == 0 {
         bail!("--max-people and --detect-every must be at least 1");
     }
-    if !(args.timeout > 0.0 && args.timeout <= 3600.0) {
+    if !(args.timeout > 0.0 && args.timeout <= MAX_TIMEOUT_S) {
         bail!(
-            "--timeout {} is not a number of seconds between 0 and 3600",
+            "--timeout {}: give the seconds a request may take, more than 0 and at most {MAX_TIMEOUT_S} (fractions such as 0.5 are fine; the default is 30)",
             args.timeout
         );
     }
@@ -134,5 +138,23 @@ mod tests {
         };
         let err = to_config(&args(&[]), &file).unwrap_err();
         assert!(err.to_string().contains("posekit.toml"), "{err}");
+    }
+
+    #[test]
+    fn a_timeout_out_of_range_is_told_the_range_it_missed() {
+        for bad in ["0", "-1", "3601", "NaN"] {
+            let flag = format!("--timeout={bad}");
+            let err = to_config(&args(&[&flag]), &Config::default()).unwrap_err();
+            let text = err.to_string();
+            // 0 itself is refused, so "between 0 and 3600" would tell the user wrong.
+            assert!(
+                text.contains("more than 0") && text.contains("at most 3600"),
+                "{text}"
+            );
+        }
+        let c = to_config(&args(&["--timeout", "3600"]), &Config::default()).unwrap();
+        assert_eq!(c.timeout, Duration::from_secs(3600));
+        let c = to_config(&args(&["--timeout", "0.5"]), &Config::default()).unwrap();
+        assert_eq!(c.timeout, Duration::from_millis(500));
     }
 }
