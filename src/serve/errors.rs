@@ -77,6 +77,19 @@ impl ApiError {
         }
     }
 
+    /// A video upload finished arriving after SIGINT or SIGTERM: the job could only be
+    /// cancelled, so the client hears now that it must send it again.
+    pub fn shutting_down(retry_after_s: u64) -> Self {
+        ApiError {
+            retry_after: Some(retry_after_s),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the service is stopping and starts no new video jobs; send the video again once it is back (jobs do not survive a restart)",
+            )
+        }
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }

@@ -27,6 +27,9 @@ use crate::pipeline::{process_video, Outcome, ProcessOptions};
 /// Finished jobs remembered (with their result files); older ones are forgotten.
 pub const KEPT_JOBS: usize = 32;
 
+/// Seconds a client refused during shutdown is told to wait: about a restart.
+const SHUTDOWN_RETRY_AFTER_S: u64 = 5;
+
 /// Where a job is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -148,6 +151,7 @@ impl JobsHandle {
     /// Saves the upload, checks that FFmpeg can open it as a video, and queues it.
     /// Blocking (disk and FFmpeg's probe): call it off the async threads.
     pub fn admit(&self, upload: &[u8]) -> Result<JobView, ApiError> {
+        self.refuse_when_stopping()?;
         if upload.is_empty() {
             return Err(ApiError::bad_request(
                 "empty_body",
@@ -179,6 +183,11 @@ impl JobsHandle {
             error: None,
             summary: None,
         };
+        // The probe takes a while; a signal may have come meanwhile.
+        if let Err(e) = self.refuse_when_stopping() {
+            let _ = std::fs::remove_file(&video);
+            return Err(e);
+        }
         {
             let mut table = self.shared.table();
             table.jobs.insert(id.clone(), job);
@@ -236,6 +245,15 @@ impl JobsHandle {
     /// not started (their uploads and results would vanish with the service anyway).
     pub fn cancel_all(&self) {
         self.shared.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// After the first signal a new job would only be cancelled: 503 instead of a 202
+    /// for a job that never runs.
+    fn refuse_when_stopping(&self) -> Result<(), ApiError> {
+        if self.shared.cancel.load(Ordering::SeqCst) {
+            return Err(ApiError::shutting_down(SHUTDOWN_RETRY_AFTER_S));
+        }
+        Ok(())
     }
 
     fn new_id(&self) -> String {

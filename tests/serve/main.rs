@@ -8,6 +8,7 @@ mod connections;
 mod harness;
 mod limits;
 mod load;
+mod shutdown;
 
 use std::time::{Duration, Instant};
 
