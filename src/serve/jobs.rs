@@ -161,7 +161,7 @@ impl JobsHandle {
         let id = self.new_id();
         let video = self.shared.dir.join(format!("{id}.upload"));
         let result = self.shared.dir.join(format!("{id}.poses.jsonl"));
-        std::fs::write(&video, upload).map_err(|e| {
+        save_private(&video, upload).map_err(|e| {
             ApiError::internal(format!(
                 "could not save the upload in {}: {e}",
                 self.shared.dir.display()
@@ -264,6 +264,21 @@ impl JobsHandle {
             .hash_one((table.created, std::time::SystemTime::now()));
         format!("{:016x}{:04x}", hash, table.created & 0xffff)
     }
+}
+
+/// Writes an upload readable by this user only (the folder is private too), as a new
+/// file: an id is never reused, so an existing file there is not ours to replace.
+fn save_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)
 }
 
 pub fn unknown(id: &str) -> ApiError {
@@ -447,6 +462,19 @@ mod tests {
             "a forgotten job's result is deleted"
         );
         assert_eq!(table.order.len(), table.jobs.len());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn uploads_are_saved_private_and_never_over_a_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.upload");
+        save_private(&path, b"video").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(save_private(&path, b"other").is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"video");
     }
 
     #[test]

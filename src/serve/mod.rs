@@ -18,7 +18,7 @@ pub mod pool;
 pub mod routes;
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -78,10 +78,7 @@ pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
     };
     let (pool, pool_handle) = Pool::start(models, layout, DebugDelay(config.debug_delay))
         .context("could not start the inference threads")?;
-    let uploads = tempfile::Builder::new()
-        .prefix("posekit-serve-")
-        .tempdir()
-        .context("could not create a temporary folder for video uploads")?;
+    let uploads = upload_folder()?;
     let (runner, jobs) = JobRunner::start(
         engine,
         job_template(config),
@@ -109,7 +106,7 @@ pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
         let signals = Signals::install()?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         announce(address, config);
-        let stop = shutdown_signal(signals, jobs.clone());
+        let stop = shutdown_signal(signals, jobs.clone(), uploads.path().to_path_buf());
         accept::serve(listener, router(state), accept::connection_cap(), stop).await
     });
     // Every connection is closed now; the handles are the last senders, so dropping
@@ -123,6 +120,21 @@ pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
     served.context("the HTTP server failed")?;
     eprintln!("posekit serve: stopped");
     Ok(())
+}
+
+/// The temporary folder for video uploads and results, readable by this user only:
+/// the videos are other people's, and the shared temporary directory is not.
+fn upload_folder() -> Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("posekit-serve-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    builder
+        .tempdir()
+        .context("could not create a temporary folder for video uploads")
 }
 
 /// The workers' models as `process` loads them; also their names and hashes.
@@ -212,16 +224,38 @@ fn announce(address: SocketAddr, config: &ServeConfig) {
 }
 
 /// Resolves on the first SIGINT or SIGTERM: the server then stops accepting and lets
-/// requests in flight finish. A second signal exits at once.
-async fn shutdown_signal(mut signals: Signals, jobs: jobs::JobsHandle) {
+/// requests in flight finish. A second signal removes the upload folder and exits at
+/// once.
+async fn shutdown_signal(mut signals: Signals, jobs: jobs::JobsHandle, uploads: PathBuf) {
     let name = signals.next().await;
     eprintln!("posekit serve: {name}: not accepting new connections; finishing the requests in flight ({name} again to quit now)");
     jobs.cancel_all();
     tokio::spawn(async move {
         let name = signals.next().await;
         eprintln!("posekit serve: {name} again: quitting now");
+        remove_uploads(&uploads);
         std::process::exit(130);
     });
+}
+
+/// Exiting at once skips the `TempDir`'s drop, which removes the folder on every other
+/// way out; without this, each hurried stop would leave users' videos in /tmp.
+fn remove_uploads(dir: &Path) {
+    // A job may be creating its result file in the folder at that very moment, which
+    // fails one pass with "directory not empty"; another pass wins that race.
+    let mut outcome = Ok(());
+    for _ in 0..3 {
+        outcome = std::fs::remove_dir_all(dir);
+        if outcome.is_ok() || !dir.exists() {
+            return;
+        }
+    }
+    if let Err(e) = outcome {
+        eprintln!(
+            "posekit serve: could not remove the upload folder {}: {e}; delete it by hand",
+            dir.display()
+        );
+    }
 }
 
 /// SIGINT and SIGTERM, caught from the moment they are installed.

@@ -1,12 +1,16 @@
-//! Stopping with work under way: an upload still arriving is refused (503).
+//! Stopping with work under way: an upload still arriving is refused (503), the upload
+//! folder is private, and a second signal, which quits at once, still removes it.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{self, Server, CLIP};
+use crate::harness::{self, client, encode, JsonBody, Server, CLIP};
 
 /// The first line and the body of one HTTP/1.1 answer with a Content-Length.
 fn read_answer(stream: &mut TcpStream) -> (String, Value) {
@@ -64,4 +68,112 @@ fn an_upload_still_arriving_at_shutdown_is_refused() {
     assert!(status.starts_with("HTTP/1.1 503"), "{status} {body}\n{log}");
     assert_eq!(body["error"]["code"], "shutting_down", "{body}");
     assert!(exit.success(), "{exit:?}\n{log}");
+}
+
+/// The service's upload folders under `tmp` (one per running service).
+fn upload_folders(tmp: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("posekit-serve-"))
+        })
+        .collect()
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn uploads_are_private() {
+    let _shared = harness::shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut command = Server::command(&["-w", "1", "--job-queue", "4"]);
+    command.env("TMPDIR", tmp.path());
+    let server = Server::spawn(command);
+    let folders = upload_folders(tmp.path());
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    assert_eq!(mode(&folders[0]), 0o700, "the upload folder");
+    // Jobs run one at a time, so the later uploads wait in the folder behind the first.
+    let video = std::fs::read(CLIP).unwrap();
+    for _ in 0..5 {
+        let response = client()
+            .post(server.url("/v1/jobs"))
+            .header("Content-Type", "video/webm")
+            .body(video.clone())
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 202);
+    }
+    let uploads: Vec<PathBuf> = std::fs::read_dir(&folders[0])
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "upload"))
+        .collect();
+    assert!(!uploads.is_empty(), "queued uploads wait in the folder");
+    for upload in &uploads {
+        assert_eq!(mode(upload), 0o600, "{}", upload.display());
+    }
+    server.stop();
+    assert!(
+        upload_folders(tmp.path()).is_empty(),
+        "removed on a graceful stop"
+    );
+}
+
+#[test]
+fn a_second_signal_quits_at_once_and_removes_the_upload_folder() {
+    let _shared = harness::shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut command = Server::command(&["-w", "1", "--debug-inference-delay-ms", "5000"]);
+    command.env("TMPDIR", tmp.path());
+    let server = Server::spawn(command);
+    let folders = upload_folders(tmp.path());
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    // A slow request keeps the first SIGTERM draining, so the second one quits.
+    let png = encode(&harness::tiny_frame(), image::ImageFormat::Png);
+    let url = server.url("/v1/pose");
+    let in_flight = std::thread::spawn(move || {
+        client()
+            .post(url)
+            .header("Content-Type", "image/png")
+            .body(png)
+            .send()
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let health: Value = client()
+            .get(server.url("/health"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if health["workers"]["busy"] == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the request never reached a worker"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.signal(libc::SIGTERM);
+    server.wait_for_log("SIGTERM: not accepting new connections");
+    server.signal(libc::SIGTERM);
+    let (exit, log) = server.wait();
+    let _ = in_flight.join();
+    assert_eq!(
+        exit.code(),
+        Some(130),
+        "{exit:?} (signal {:?})\n{log}",
+        exit.signal()
+    );
+    assert!(log.contains("SIGTERM again: quitting now"), "{log}");
+    assert!(
+        !folders[0].exists(),
+        "{} is left behind:\n{log}",
+        folders[0].display()
+    );
 }
