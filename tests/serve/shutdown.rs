@@ -1,5 +1,6 @@
-//! Stopping with work under way: an upload still arriving is refused (503), the upload
-//! folder is private, and a second signal, which quits at once, still removes it.
+//! Stopping with work under way: an upload still arriving is refused (503), nothing says
+//! "Ctrl-C" to a service stopped by SIGTERM, the upload folder is private, and a second
+//! signal, which quits at once, still removes it.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -68,6 +69,41 @@ fn an_upload_still_arriving_at_shutdown_is_refused() {
     assert!(status.starts_with("HTTP/1.1 503"), "{status} {body}\n{log}");
     assert_eq!(body["error"]["code"], "shutting_down", "{body}");
     assert!(exit.success(), "{exit:?}\n{log}");
+}
+
+#[test]
+fn sigterm_during_a_job_never_mentions_ctrl_c() {
+    let _shared = harness::shared();
+    let server = Server::start(&["-w", "1"]);
+    let response = client()
+        .post(server.url("/v1/jobs"))
+        .header("Content-Type", "video/webm")
+        .body(std::fs::read(CLIP).unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let job: Value = response.json().unwrap();
+    let location = format!("/v1/jobs/{}", job["id"].as_str().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status: Value = client()
+            .get(server.url(&location))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if status["status"] != "queued" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the job never started: {status}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (exit, log) = server.terminate();
+    assert!(exit.success(), "{exit:?}\n{log}");
+    assert!(log.contains("SIGTERM"), "{log}");
+    for wrong in ["Ctrl-C", "Ctrl+C", "ctrl-c", "^C"] {
+        assert!(!log.contains(wrong), "{wrong:?} in:\n{log}");
+    }
 }
 
 /// The service's upload folders under `tmp` (one per running service).
