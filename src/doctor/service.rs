@@ -1,9 +1,9 @@
 //! The pose service check. Each way it can go wrong has its own fix: nothing listening
-//! (start it), something else on the port (free the port or move), an unhealthy
-//! service (read its log), and under WSL2, reaching it from Windows at all.
+//! (start it), something else on the port, HTTP or not (free the port or move), an
+//! unhealthy service (read its log), and under WSL2, reaching it from Windows at all.
 
 use super::{Check, Status};
-use crate::system::service::{Connect, Health};
+use crate::system::service::{Answerer, Connect, Health};
 use crate::system::wsl::Kind;
 use crate::system::{Probe, SystemFacts};
 
@@ -34,12 +34,24 @@ pub fn service(facts: &SystemFacts) -> Check {
             Check::new(ID, Status::Warning, format!("could not connect to {at}: {reason}"))
                 .fix("Check --host and --port")
         }
-        (Connect::Listening, Probe::Found(Health::Status { code: 200, .. })) => Check::new(
+        (Connect::Listening, Probe::Found(Health::Status { code: 200, by: Answerer::Posekit { version }, .. })) => Check::new(
             ID,
             Status::Ok,
-            format!("the pose service on {at} answers GET /health with 200 OK"),
+            format!("the pose service (posekit {version}) on {at} answers GET /health with 200 OK"),
         ),
-        (Connect::Listening, Probe::Found(Health::Status { code, reason })) => Check::new(
+        (Connect::Listening, Probe::Found(Health::Status { code: 200, by: Answerer::Other(what), reason })) => Check::new(
+            ID,
+            Status::Failure,
+            format!("something on {at} answers GET /health with 200 {reason}, but it is not posekit's pose service"),
+        )
+        .detail(what.clone())
+        .fix(format!(
+            "Another program holds port {0}: find it with `ss -ltnp 'sport = :{0}'`, stop it, \
+             or run the pose service on another port (`posekit serve --port N`, or [serve] port in posekit.toml) \
+             and point doctor at it with --port",
+            s.port
+        )),
+        (Connect::Listening, Probe::Found(Health::Status { code, reason, .. })) => Check::new(
             ID,
             Status::Failure,
             format!("a service on {at} answers GET /health with {code} {reason}"),
@@ -130,19 +142,39 @@ mod tests {
 
     #[test]
     fn each_outcome_has_its_own_finding() {
+        let posekit = || Answerer::Posekit {
+            version: "0.1.0".into(),
+        };
         let ok = with(
             Connect::Listening,
             Probe::Found(Health::Status {
                 code: 200,
                 reason: "OK".into(),
+                by: posekit(),
             }),
         );
         assert_eq!(ok.status, Status::Ok);
+        assert!(ok.summary.contains("(posekit 0.1.0)"), "{}", ok.summary);
+        let foreign = with(
+            Connect::Listening,
+            Probe::Found(Health::Status {
+                code: 200,
+                reason: "OK".into(),
+                by: Answerer::Other("its body begins \"hello\"".into()),
+            }),
+        );
+        assert_eq!(foreign.status, Status::Failure);
+        assert!(foreign
+            .summary
+            .ends_with("but it is not posekit's pose service"));
+        assert_eq!(foreign.details, ["its body begins \"hello\""]);
+        assert!(foreign.fix.unwrap().contains("ss -ltnp"));
         let err = with(
             Connect::Listening,
             Probe::Found(Health::Status {
                 code: 500,
                 reason: "Internal Server Error".into(),
+                by: posekit(),
             }),
         );
         assert_eq!(err.status, Status::Failure);

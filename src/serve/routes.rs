@@ -73,6 +73,8 @@ async fn log_request(request: Request, next: Next) -> Response {
 async fn health(State(s): State<AppState>) -> Json<serde_json::Value> {
     let stats = &s.pool.stats;
     Json(serde_json::json!({
+        // How `posekit doctor` tells this service from another server on the port.
+        "service": crate::system::service::SERVICE_NAME,
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": s.started.elapsed().as_secs_f64(),

@@ -1,7 +1,9 @@
 //! Is the pose service up? Two probes, because their failures need different fixes:
 //! a TCP connect (does anything listen on the port?) and `GET /health` (is it a healthy
-//! HTTP service?). Both have short deadlines; a refused connection answers at once.
+//! HTTP service, and is it posekit's?). Both have short deadlines; a refused connection
+//! answers at once.
 
+use std::io::Read;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Once;
 use std::time::Duration;
@@ -37,11 +39,33 @@ pub enum Connect {
 /// The `/health` answer from something that accepted the connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Health {
-    /// An HTTP status line arrived: the code and its reason phrase.
-    Status { code: u16, reason: String },
+    /// An HTTP status line arrived: the code, its reason phrase, and who answered.
+    Status {
+        code: u16,
+        reason: String,
+        by: Answerer,
+    },
     /// It accepted the connection but did not answer HTTP (closed, or sent other bytes).
     NotHttp(String),
 }
+
+/// Who answered `/health`. Any web server answers 200 there, so the status alone does
+/// not say the service is posekit's; its body does (`"service": "posekit"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answerer {
+    Posekit {
+        version: String,
+    },
+    /// Something else, described by its `Server` header or the start of its body.
+    Other(String),
+}
+
+/// The service's own name in its `/health` body (`serve::routes::health`).
+pub const SERVICE_NAME: &str = "posekit";
+
+/// Enough of a `/health` body to recognise posekit's (a few hundred bytes) with room to
+/// spare, and little enough that a server streaming without end cannot fill memory.
+const MAX_HEALTH_BODY: u64 = 64 * 1024;
 
 /// Probes `host:port`, giving each probe `timeout`.
 pub fn probe(host: &str, port: u16, expected: bool, timeout: Duration) -> ServiceFacts {
@@ -106,14 +130,49 @@ fn health(host: &str, port: u16, timeout: Duration) -> Probe<Health> {
     match client.get(&url).send() {
         Ok(response) => {
             let status = response.status();
+            let server = response
+                .headers()
+                .get(reqwest::header::SERVER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let mut body = Vec::new();
+            // A body cut short by the deadline is still enough to tell who answered.
+            let _ = response.take(MAX_HEALTH_BODY).read_to_end(&mut body);
             Probe::Found(Health::Status {
                 code: status.as_u16(),
                 reason: status.canonical_reason().unwrap_or("").to_string(),
+                by: identify(server.as_deref(), &body),
             })
         }
         Err(e) if e.is_timeout() => Probe::timed_out(&label, timeout),
         Err(e) => Probe::Found(Health::NotHttp(error_chain(&e))),
     }
+}
+
+/// posekit's service when the body is its `/health` JSON; otherwise a description of
+/// what answered, for the report.
+fn identify(server: Option<&str>, body: &[u8]) -> Answerer {
+    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    if let Some(json) = json.filter(|j| j["service"] == SERVICE_NAME) {
+        let version = json["version"].as_str().unwrap_or("unknown version");
+        return Answerer::Posekit {
+            version: version.to_string(),
+        };
+    }
+    let start: String = String::from_utf8_lossy(body)
+        .chars()
+        .take(60)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let body = if start.trim().is_empty() {
+        "its body is empty".to_string()
+    } else {
+        format!("its body begins '{}'", start.trim_end())
+    };
+    Answerer::Other(match server {
+        Some(server) => format!("it calls itself '{server}' (Server header); {body}"),
+        None => body,
+    })
 }
 
 /// `[::1]:5000` for IPv6 literals, `host:5000` otherwise.
@@ -184,8 +243,28 @@ mod tests {
             facts.health,
             Probe::Found(Health::Status {
                 code: 503,
-                reason: "Service Unavailable".into()
+                reason: "Service Unavailable".into(),
+                by: Answerer::Other("its body is empty".into()),
             })
         );
+    }
+
+    #[test]
+    fn posekit_is_told_from_other_servers_by_its_health_body() {
+        let ours = br#"{"service":"posekit","status":"ok","version":"0.1.0"}"#;
+        assert_eq!(
+            identify(None, ours),
+            Answerer::Posekit {
+                version: "0.1.0".into()
+            }
+        );
+        let Answerer::Other(what) = identify(Some("nginx/1.24"), b"{\"status\":\"ok\"}\n") else {
+            panic!("another server is not posekit");
+        };
+        assert_eq!(
+            what,
+            r#"it calls itself 'nginx/1.24' (Server header); its body begins '{"status":"ok"}'"#
+        );
+        assert!(matches!(identify(None, b"<html>"), Answerer::Other(_)));
     }
 }

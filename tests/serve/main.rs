@@ -5,6 +5,7 @@
 //! tests' servers do not share its two cores while it measures `/health`.
 
 mod connections;
+mod doctor;
 mod harness;
 mod limits;
 mod load;
@@ -22,6 +23,10 @@ fn health_answers_and_doctor_agrees() {
     let response = client().get(server.url("/health")).send().unwrap();
     assert_eq!(response.status(), 200);
     let health: Value = response.json().unwrap();
+    assert_eq!(
+        health["service"], "posekit",
+        "doctor tells the service by this"
+    );
     assert_eq!(health["status"], "ok");
     assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
     let models = health["models"].as_array().unwrap();
@@ -46,6 +51,8 @@ fn health_answers_and_doctor_agrees() {
     assert!(out.status.success(), "{table}");
     assert!(table.contains("[✓]  service"), "{table}");
     assert!(table.contains("answers GET /health with 200 OK"), "{table}");
+    let named = format!("(posekit {})", env!("CARGO_PKG_VERSION"));
+    assert!(table.contains(&named), "{table}");
 
     let log = server.stop();
     assert!(
