@@ -1,5 +1,5 @@
 //! `posekit doctor` run as a user runs it: against real loopback servers (healthy, failing,
-//! not HTTP at all), a closed port, a config file, and for its JSON schema and exit codes.
+//! another HTTP server, not HTTP at all), a closed port, a config file, and for its JSON schema and exit codes.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -57,6 +57,9 @@ fn server(reply: &'static [u8]) -> u16 {
     port
 }
 
+/// What posekit's own service answers on `/health`, in part: doctor goes by `service`.
+const POSEKIT_HEALTH: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 53\r\nconnection: close\r\n\r\n{\"service\":\"posekit\",\"status\":\"ok\",\"version\":\"0.1.0\"}";
+
 fn service_check(port: u16) -> (Output, Value) {
     let port = port.to_string();
     let (out, _home) = doctor(&["--check", "service", "--port", &port, "--json"], None);
@@ -69,11 +72,24 @@ fn service_check(port: u16) -> (Output, Value) {
 
 #[test]
 fn healthy_service_is_ok() {
-    let port = server(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+    let port = server(POSEKIT_HEALTH);
     let (out, check) = service_check(port);
     assert_eq!(check["status"], "ok", "{check}");
     assert!(check["fix"].is_null());
     assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn another_http_server_answering_200_is_a_failure() {
+    let port = server(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+    let (out, check) = service_check(port);
+    assert_eq!(check["status"], "failure", "{check}");
+    assert!(check["summary"]
+        .as_str()
+        .unwrap()
+        .ends_with("but it is not posekit's pose service"));
+    assert_eq!(check["details"][0], "its body begins 'ok'");
+    assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]
@@ -152,7 +168,7 @@ fn a_listener_that_never_answers_is_a_warning_naming_the_probe() {
 
 #[test]
 fn the_service_port_comes_from_the_config() {
-    let port = server(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    let port = server(POSEKIT_HEALTH);
     let config = format!("[serve]\nport = {port}\n");
     let (out, _home) = doctor(&["--check", "service", "--json"], Some(&config));
     let check = &json(&out)["checks"][0];
