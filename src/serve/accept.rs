@@ -5,7 +5,7 @@
 //!   closes it. axum's loop sets no timer, so a client that stops mid-head (or an idle
 //!   keep-alive connection) held its socket for ever.
 //! - At most [`connection_cap`] connections are served at once. One over the cap gets a
-//!   short 503 with `Retry-After` and is closed at once. Without a cap, `accept` fails
+//!   short 503 with `Retry-After` as soon as its request head is in, and is closed. Without a cap, `accept` fails
 //!   once descriptors run out, and a new client (`/health` included) waits unanswered
 //!   in the kernel's queue.
 //!
@@ -22,7 +22,7 @@ use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
@@ -41,9 +41,18 @@ pub const MAX_CONNECTIONS: usize = 256;
 /// closed by [`HEADER_READ_TIMEOUT`].
 const OVER_CAP_RETRY_AFTER_S: u64 = HEADER_READ_TIMEOUT.as_secs();
 
-/// How long a refused connection is read (and what it sent dropped) before it is
-/// closed: closing with the request unread would reset the connection, and the client
-/// would see "connection reset" instead of the 503.
+/// How long a connection over the cap may take to send its request head before the 503
+/// goes out anyway. An answer that comes before the request confuses HTTP clients (hyper
+/// reports an "unexpected message" and no status), and a real client sends its head at
+/// once; a stalled one is not waited for longer than this.
+const REFUSAL_HEAD_WAIT: Duration = Duration::from_millis(500);
+
+/// Bytes of a refused request head read, at most, while looking for its end.
+const REFUSAL_HEAD_BYTES: usize = 16 * 1024;
+
+/// How long a refused connection is read (and what it sent dropped) after the answer,
+/// before it is closed: closing with the request unread would reset the connection,
+/// and the client would see "connection reset" instead of the 503.
 const REFUSAL_LINGER: Duration = Duration::from_millis(250);
 
 /// Pause after an `accept` error that is not one connection's own (out of descriptors,
@@ -176,9 +185,10 @@ fn over_cap_answer(cap: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Answers 503 without waiting for the request, reads what the client sent for at most
-/// [`REFUSAL_LINGER`], and closes.
+/// Answers 503 once the request head is in (or [`REFUSAL_HEAD_WAIT`] is up), reads what
+/// the client sent for at most [`REFUSAL_LINGER`] more, and closes.
 async fn refuse(mut stream: TcpStream, cap: usize) {
+    let _ = tokio::time::timeout(REFUSAL_HEAD_WAIT, skip_head(&mut stream)).await;
     let answer = over_cap_answer(cap);
     let _ = tokio::time::timeout(REFUSAL_LINGER, async {
         stream.write_all(&answer).await?;
@@ -190,9 +200,44 @@ async fn refuse(mut stream: TcpStream, cap: usize) {
     .await;
 }
 
+/// Reads and drops bytes up to the empty line that ends a request head, the end of the
+/// stream, or [`REFUSAL_HEAD_BYTES`].
+async fn skip_head(stream: &mut (impl AsyncRead + Unpin)) -> io::Result<()> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while head.len() < REFUSAL_HEAD_BYTES {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+        if head.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_refused_head_is_read_to_its_empty_line_and_no_further() {
+        let (mut client, mut server) = tokio::io::duplex(1024);
+        client
+            .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\nnext")
+            .await
+            .unwrap();
+        skip_head(&mut server).await.unwrap();
+        // A stalled head (no empty line yet) keeps it waiting: the caller's timeout ends it.
+        let (mut client, mut server) = tokio::io::duplex(1024);
+        client.write_all(b"GET /health HTTP/1.1\r\n").await.unwrap();
+        let stalled = tokio::time::timeout(Duration::from_millis(50), skip_head(&mut server));
+        assert!(stalled.await.is_err());
+        drop(client);
+        skip_head(&mut server).await.unwrap();
+    }
 
     #[test]
     fn the_cap_leaves_half_the_descriptors_for_the_rest() {

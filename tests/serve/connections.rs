@@ -60,7 +60,7 @@ fn health_until_ok(server: &Server) -> usize {
         let response = client
             .get(server.url("/health"))
             .send()
-            .unwrap_or_else(|e| panic!("/health got no answer: {e}\n{}", server.log()));
+            .unwrap_or_else(|e| panic!("/health got no answer: {e:?}\n{}", server.log()));
         match response.status().as_u16() {
             200 => return refusals,
             503 => {
