@@ -105,9 +105,10 @@ pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
         // as soon as it reads the address must get a graceful stop, not the default kill.
         let signals = Signals::install()?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        announce(address, config);
+        let cap = accept::connection_cap();
+        announce(address, config, cap);
         let stop = shutdown_signal(signals, jobs.clone(), uploads.path().to_path_buf());
-        accept::serve(listener, router(state), accept::connection_cap(), stop).await
+        accept::serve(listener, router(state), cap, stop).await
     });
     // Every connection is closed now; the handles are the last senders, so dropping
     // them lets the workers finish their queue and stop.
@@ -205,7 +206,7 @@ fn bind(host: &str, port: u16) -> Result<TcpListener> {
 
 /// The bound address (tests read it from here), and a warning when other machines can
 /// reach a service that has no authentication.
-fn announce(address: SocketAddr, config: &ServeConfig) {
+fn announce(address: SocketAddr, config: &ServeConfig, connections: usize) {
     eprintln!(
         "posekit serve: listening on http://{address} ({} pose workers × {} ONNX Runtime threads, queue {}, {} MB body limit, {} s timeout, {} connections)",
         config.workers,
@@ -213,7 +214,7 @@ fn announce(address: SocketAddr, config: &ServeConfig) {
         config.queue,
         config.max_body_bytes / errors::MB,
         config.timeout.as_secs_f64(),
-        accept::connection_cap(),
+        connections,
     );
     if !address.ip().is_loopback() {
         eprintln!(
