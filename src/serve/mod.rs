@@ -235,7 +235,11 @@ async fn shutdown_signal(mut signals: Signals, jobs: jobs::JobsHandle, uploads: 
         let name = signals.next().await;
         eprintln!("posekit serve: {name} again: quitting now");
         remove_uploads(&uploads);
-        std::process::exit(130);
+        crate::files::temp::remove_live();
+        // As `process` does: no destructors, so ONNX Runtime is not torn down under
+        // threads still using it.
+        // SAFETY: _exit ends the process at once; nothing after it runs.
+        unsafe { libc::_exit(130) };
     });
 }
 
