@@ -14,7 +14,7 @@ pub mod stats;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::pipeline::jsonl::Stages;
+use crate::output::wire::Stages;
 use layout::Layout;
 use stats::{efficiency, shares, speedup, Spread};
 

@@ -11,11 +11,11 @@ use super::layout::Layout;
 use super::{PipelineRun, Runner};
 use crate::engine::{Engine, ModelSource};
 use crate::image::RgbImage;
+use crate::media::decode::{SourceEvent, VideoSource};
 use crate::models::blazepose::{mediapipe_time, BlazePose, Clock, Tracker};
 use crate::models::hmr2::Hmr2;
-use crate::pipeline::jsonl::Stages;
+use crate::output::wire::Stages;
 use crate::pipeline::mesh::{self, Hmr2Options};
-use crate::pipeline::source::{SourceEvent, VideoSource};
 use crate::pipeline::{load_blazepose, Mode};
 
 /// Memory for the frames the models-only ceiling runs on. The ceiling must see the very

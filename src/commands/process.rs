@@ -18,7 +18,7 @@ use crate::cli::{Hmr2WeightsArg, ModeArg, ProcessArgs};
 use crate::config::{config_path, load, saved_layout, Config};
 use crate::engine::{Engine, RuntimeSearch, WeightSharing};
 use crate::files::{check_input, default_output, partial_path, resolve_for_writing, Claims};
-use crate::pipeline::jsonl::is_posekit_result;
+use crate::output::jsonl::is_posekit_result;
 use crate::pipeline::mesh::Hmr2Options;
 use crate::pipeline::{process_video, Mode, Outcome, ProcessOptions};
 use crate::tune::limits::{check_layout, usable_cores};

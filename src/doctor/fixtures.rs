@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::engine::probe::RuntimeInfo;
-use crate::pipeline::ffmpeg_info::{FfmpegVersions, LibraryVersion};
+use crate::system::ffmpeg::{FfmpegVersions, LibraryVersion};
 use crate::system::platform::PlatformFacts;
 use crate::system::resources::{CpuFacts, DiskFacts, MemoryFacts, Mount};
 use crate::system::service::{Connect, ServiceFacts};

@@ -241,7 +241,7 @@ fn driver_fix(wsl: bool) -> &'static str {
 mod tests {
     use super::*;
     use crate::doctor::fixtures;
-    use crate::pipeline::ffmpeg_info::LibraryVersion;
+    use crate::system::ffmpeg::LibraryVersion;
     use crate::system::gpu::GpuDevice;
 
     #[test]

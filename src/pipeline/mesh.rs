@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::npz::NpzWriter;
 use crate::engine::{Engine, EngineError, ModelSource, WeightSharing};
 use crate::image::RgbImage;
 use crate::models::hmr2::config::{KEYPOINT_BOX_RESCALE, NUM_BETAS, NUM_BODY_JOINTS};
 use crate::models::hmr2::{CropBox, Hmr2, Smpl};
+use crate::output::npz::NpzWriter;
 use crate::pose::Person;
 
 /// What `--hmr2` and its companions asked for.

@@ -1,19 +1,14 @@
 //! The `process` pipeline: decode → pose → ordered results → sinks.
 //!
-//! FFmpeg is used only in `source` (decoding), `render` (encoding) and `ffmpeg_info`
-//! (library versions, for `doctor`); the rest works on plain RGB images and pose values.
+//! The orchestration only: the decoder thread, the workers, the hand-over of tracks, the
+//! reorder buffer and the sinks. FFmpeg is behind [`crate::media`], the formats behind
+//! [`crate::output`].
 
-pub mod ffmpeg_info;
 pub mod handoff;
-pub mod jsonl;
 pub mod mesh;
-pub mod npz;
-pub mod overlay;
 pub mod progress;
-pub mod render;
 pub mod reorder;
 pub mod run;
-pub mod source;
 mod workers;
 
 pub use run::{process_video, Mode, Outcome, ProcessOptions};

@@ -16,17 +16,18 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use super::handoff::Handoff;
-use super::jsonl::{FrameRecord, Header, JsonlWriter, Settings, Stages, Summary};
 use super::mesh::{Hmr2Options, NpzSink};
-use super::overlay::draw_persons;
 use super::progress::Progress;
-use super::render::Renderer;
 use super::reorder::Reorder;
-use super::source::{Frame, SourceEvent, VideoInfo, VideoSource};
 use super::workers::{load_models, spawn_workers, Shared};
 use crate::engine::{Engine, ModelSource};
 use crate::image::RgbImage;
+use crate::media::decode::{Frame, SourceEvent, VideoInfo, VideoSource};
+use crate::media::encode::Renderer;
 use crate::models::hmr2::Smpl;
+use crate::output::jsonl::JsonlWriter;
+use crate::output::overlay::draw_persons;
+use crate::output::wire::{FrameRecord, Header, Settings, Stages, Summary};
 use crate::pose::Person;
 use crate::system::peak_memory::peak_rss_bytes;
 

@@ -13,12 +13,12 @@ use std::time::Instant;
 use anyhow::Result;
 
 use super::handoff::Handoff;
-use super::jsonl::{ModelRef, Stages};
 use super::mesh::Hmr2Options;
 use super::run::{Done, Job, Message, Mode, ProcessOptions, Queues};
 use crate::engine::{Engine, EngineError, Inference, ModelSource};
 use crate::models::blazepose::{mediapipe_time, BlazePose, Clock, Tracker};
 use crate::models::hmr2::Hmr2;
+use crate::output::wire::{ModelRef, Stages};
 
 /// A worker's models.
 pub struct WorkerModels {

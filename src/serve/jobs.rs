@@ -20,8 +20,8 @@ use serde::Serialize;
 use super::errors::ApiError;
 use super::pool::lower_priority;
 use crate::engine::Engine;
-use crate::pipeline::jsonl::Summary;
-use crate::pipeline::source::{SourceError, VideoSource};
+use crate::media::decode::{SourceError, VideoSource};
+use crate::output::wire::Summary;
 use crate::pipeline::{process_video, Outcome, ProcessOptions};
 
 /// Finished jobs remembered (with their result files); older ones are forgotten.

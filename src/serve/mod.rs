@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::engine::{Engine, ModelSource, WeightSharing};
-use crate::pipeline::jsonl::ModelRef;
+use crate::output::wire::ModelRef;
 use crate::pipeline::mesh::Hmr2Options;
 use crate::pipeline::{load_worker_models, Mode, ProcessOptions, WorkerModels};
 use jobs::JobRunner;

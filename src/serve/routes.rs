@@ -22,7 +22,7 @@ use super::decode::StillFormat;
 use super::errors::ApiError;
 use super::jobs::{unknown, JobsHandle};
 use super::pool::{PoolHandle, PoseFailure, PoseTask};
-use crate::pipeline::jsonl::{FrameRecord, ModelRef};
+use crate::output::wire::{FrameRecord, ModelRef};
 
 /// Seconds a client is told to wait when the pose queue is full: about a queue's worth
 /// of inference on a small machine.

@@ -14,8 +14,8 @@ use super::{
 };
 use crate::config::{self, DEFAULT_SERVE_PORT};
 use crate::engine::{candidate_paths, sha256_hex, Engine, EngineError, ModelSource, RuntimeSearch};
+use crate::media::versions::ffmpeg_versions;
 use crate::models::builtin;
-use crate::pipeline::ffmpeg_info::ffmpeg_versions;
 
 /// The built-in models' manifest, for the sha256 each embedded model must have.
 const MANIFEST: &str = include_str!("../../models/manifest.json");

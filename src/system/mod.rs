@@ -7,6 +7,7 @@
 //! that misses it is recorded as [`Probe::TimedOut`] rather than waited for.
 
 pub mod command;
+pub mod ffmpeg;
 mod gather;
 pub mod gpu;
 pub mod peak_memory;
@@ -23,7 +24,7 @@ pub use gather::{gather, GatherOptions};
 
 use crate::config::Config;
 use crate::engine::probe::RuntimeInfo;
-use crate::pipeline::ffmpeg_info::FfmpegVersions;
+use crate::system::ffmpeg::FfmpegVersions;
 
 /// The outcome of one probe that may be absent, fail or time out.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use posekit::image::RgbImage;
-use posekit::pipeline::source::{SourceEvent, VideoSource};
+use posekit::media::decode::{SourceEvent, VideoSource};
 use serde_json::Value;
 
 /// A short real clip (Sports2D demo excerpt, BSD-3-Clause; see tests/data/README.md).

@@ -15,8 +15,8 @@ use ff::software::scaling;
 use ff::{codec, color, encoder, format, frame, Dictionary, Packet, Rational};
 use ffmpeg_next as ff;
 
-use super::source::convert::{set_colorspace, Matrix};
-use super::source::init_ffmpeg;
+use super::decode::convert::{set_colorspace, Matrix};
+use super::decode::init_ffmpeg;
 use crate::files::{partial_destination, resolve_for_writing, Resolved, TempFile};
 use crate::image::RgbImage;
 
@@ -330,7 +330,7 @@ fn pad_into(image: &RgbImage, dst: &mut frame::Video) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::source::{SourceEvent, VideoSource};
+    use crate::media::decode::{SourceEvent, VideoSource};
 
     /// Quadrants of red, green, blue and a skin tone, shifted a little per frame.
     fn synthetic(w: u32, h: u32, i: u32) -> RgbImage {

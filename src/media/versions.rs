@@ -1,32 +1,11 @@
 //! FFmpeg's version numbers: the headers posekit was built against and the libraries it
-//! runs with. The third and last place that touches FFmpeg (beside `source` for decoding
-//! and `render` for encoding), for version information only.
-//!
-//! The two can differ when the binary moves to another machine or the system's FFmpeg
-//! is upgraded; a different major version breaks the ABI, which `doctor` reports.
+//! runs with, read into the plain facts of [`crate::system::ffmpeg`].
 
 use std::ffi::CStr;
 
 use ffmpeg_next::ffi;
 
-/// One FFmpeg library's version, built against and running.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct LibraryVersion {
-    /// `avcodec`, `avformat`, `avutil` or `swscale`.
-    pub name: &'static str,
-    /// `[major, minor, micro]` from the headers at build time.
-    pub built: [u32; 3],
-    /// `[major, minor, micro]` reported by the loaded library.
-    pub running: [u32; 3],
-}
-
-/// FFmpeg as posekit sees it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct FfmpegVersions {
-    /// The release the running libraries belong to (`5.1.6-0+deb12u1`).
-    pub release: String,
-    pub libraries: Vec<LibraryVersion>,
-}
+use crate::system::ffmpeg::{FfmpegVersions, LibraryVersion};
 
 /// Reads the version of each library posekit links.
 pub fn ffmpeg_versions() -> FfmpegVersions {

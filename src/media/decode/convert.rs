@@ -219,7 +219,7 @@ pub(crate) fn rotate(img: &RgbImage, deg: i32) -> RgbImage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::source::{SourceEvent, VideoSource};
+    use crate::media::decode::{SourceEvent, VideoSource};
     use std::process::Command;
 
     /// The first decoded frame.
