@@ -1,8 +1,12 @@
 //! The real [`Runner`]: the pipeline as a child `posekit process` (so each run's peak
-//! memory is its own), and the models alone in this process on frames decoded up front.
+//! memory is its own), and the models-only ceiling in this process: the very worker loop
+//! of the pipeline ([`process_video`]), fed from frames decoded up front and writing
+//! nowhere, so the two differ only by decoding and writing.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -11,12 +15,10 @@ use super::layout::Layout;
 use super::{PipelineRun, Runner};
 use crate::engine::{Engine, ModelSource};
 use crate::image::RgbImage;
-use crate::media::decode::{SourceEvent, VideoSource};
-use crate::models::blazepose::{mediapipe_time, BlazePose, Clock, Tracker};
-use crate::models::hmr2::Hmr2;
+use crate::media::decode::{Frame, SourceError, SourceEvent, VideoInfo, VideoSource};
 use crate::output::wire::Stages;
-use crate::pipeline::mesh::{self, Hmr2Options};
-use crate::pipeline::{load_blazepose, Mode};
+use crate::pipeline::mesh::Hmr2Options;
+use crate::pipeline::{load_worker_models, process_video, FrameSource, Mode, RunOptions};
 
 /// Memory for the frames the models-only ceiling runs on. The ceiling must see the very
 /// frames the pipeline sees (a frame with two people costs twice one with one), so all K
@@ -46,14 +48,15 @@ pub struct RealRunner<'e> {
     engine: &'e Engine,
     exe: PathBuf,
     scratch: tempfile::TempDir,
-    frames: Vec<RgbImage>,
+    frames: Vec<Arc<RgbImage>>,
+    info: VideoInfo,
 }
 
 impl<'e> RealRunner<'e> {
     /// Decodes the first frames for the ceiling once, up front.
     pub fn new(settings: RunSettings, engine: &'e Engine) -> Result<Self> {
         let exe = std::env::current_exe().context("cannot find the posekit binary to run")?;
-        let frames = decode_first(&settings.video, settings.frames, CEILING_MEMORY)?;
+        let (frames, info) = decode_first(&settings.video, settings.frames, CEILING_MEMORY)?;
         if (frames.len() as u64) < settings.frames {
             eprintln!(
                 "bench: the models-only ceiling cycles through the first {} frames (memory)",
@@ -66,6 +69,7 @@ impl<'e> RealRunner<'e> {
             exe,
             scratch: tempfile::tempdir().context("cannot create a scratch folder")?,
             frames,
+            info,
         })
     }
 
@@ -112,71 +116,73 @@ impl Runner for RealRunner<'_> {
 
     fn models_only(&mut self, layout: Layout) -> Result<f64> {
         let s = &self.settings;
-        let (mut models, _) = load_blazepose(
+        let mut models = load_worker_models(
             self.engine,
             &s.detector,
             &s.landmarks,
+            s.hmr2.as_ref(),
             layout.workers,
             layout.threads_per_worker,
         )?;
-        let mut meshes: Vec<Option<Hmr2>> = match &s.hmr2 {
-            Some(h) => mesh::load(self.engine, h, layout.workers, layout.threads_per_worker)?
-                .into_iter()
-                .map(Some)
-                .collect(),
-            None => Vec::new(),
+        let mut source = MemorySource {
+            info: self.info.clone(),
+            frames: &self.frames,
+            next: 0,
+            total: s.frames,
         };
-        meshes.resize_with(models.len(), || None);
-        let this: &Self = self;
+        let options = RunOptions {
+            mode: s.mode,
+            max_people: s.max_people,
+            detect_every: s.detect_every,
+            max_frames: Some(s.frames),
+            progress: false,
+            frames_done: None,
+        };
         let started = Instant::now();
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = models
-                .iter_mut()
-                .zip(meshes.iter_mut())
-                .enumerate()
-                .map(|(w, (model, mesh))| {
-                    scope.spawn(move || this.worker_share(model, mesh.as_mut(), w, layout.workers))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .try_for_each(|h| h.join().expect("ceiling worker panicked"))
-        })?;
-        Ok(s.frames as f64 / started.elapsed().as_secs_f64())
+        let report = process_video(
+            &mut models.workers,
+            &mut source,
+            Vec::new(),
+            &options,
+            &AtomicBool::new(false),
+        )?;
+        Ok(report.summary.frames as f64 / started.elapsed().as_secs_f64())
     }
 }
 
-impl RealRunner<'_> {
-    /// Worker `w` of `n` takes frames `w, w+n, …` as the pipeline does, cycling through
-    /// the frames in memory.
-    fn worker_share(
-        &self,
-        model: &mut BlazePose,
-        mut mesh: Option<&mut Hmr2>,
-        w: usize,
-        n: usize,
-    ) -> Result<()> {
-        let s = &self.settings;
-        let mut tracker = (s.mode == Mode::Video)
-            .then(|| Tracker::new(s.max_people, s.detect_every).with_clock(Clock::Given));
-        for i in (w..s.frames as usize).step_by(n) {
-            let image = &self.frames[i % self.frames.len()];
-            let persons = match &mut tracker {
-                Some(t) => t.track(model, image, mediapipe_time(i as u64))?,
-                None => model.detect_persons(image, s.max_people)?,
-            };
-            if let Some(hmr2) = mesh.as_deref_mut() {
-                mesh::recover(hmr2, image, &persons)?;
-            }
+/// The frames decoded up front, handed out in order and cycled through when there are
+/// fewer than asked for; shared, so handing one out copies nothing.
+struct MemorySource<'a> {
+    info: VideoInfo,
+    frames: &'a [Arc<RgbImage>],
+    next: u64,
+    total: u64,
+}
+
+impl FrameSource for MemorySource<'_> {
+    fn info(&self) -> &VideoInfo {
+        &self.info
+    }
+
+    fn next_event(&mut self) -> Option<Result<SourceEvent, SourceError>> {
+        if self.next >= self.total || self.frames.is_empty() {
+            return None;
         }
-        Ok(())
+        let index = self.next;
+        self.next += 1;
+        let image = Arc::clone(&self.frames[(index % self.frames.len() as u64) as usize]);
+        Some(Ok(SourceEvent::Frame(Frame {
+            index,
+            t: index as f64 / self.info.fps.max(1.0),
+            image,
+        })))
     }
 }
 
 /// The first `count` decodable frames of `video`, as many as fit in `memory` bytes.
-fn decode_first(video: &Path, count: u64, memory: u64) -> Result<Vec<RgbImage>> {
+fn decode_first(video: &Path, count: u64, memory: u64) -> Result<(Vec<Arc<RgbImage>>, VideoInfo)> {
     let mut source = VideoSource::open(video)?;
-    let info = source.info();
+    let info = source.info().clone();
     let frame_bytes = (u64::from(info.width) * u64::from(info.height) * 3).max(1);
     let count = count.min((memory / frame_bytes).max(1));
     let mut frames = Vec::new();
@@ -191,7 +197,7 @@ fn decode_first(video: &Path, count: u64, memory: u64) -> Result<Vec<RgbImage>> 
     if frames.is_empty() {
         bail!("{} has no decodable frames to benchmark", video.display());
     }
-    Ok(frames)
+    Ok((frames, info))
 }
 
 /// Reads the `--json` line `posekit process` prints.

@@ -20,7 +20,7 @@ use crate::engine::{Engine, RuntimeSearch, WeightSharing};
 use crate::files::{check_input, default_output, partial_path, resolve_for_writing, Claims};
 use crate::output::jsonl::is_posekit_result;
 use crate::pipeline::mesh::Hmr2Options;
-use crate::pipeline::{process_video, Mode, Outcome, ProcessOptions};
+use crate::pipeline::{load_worker_models, process_file, Mode, Outcome, ProcessOptions};
 use crate::tune::limits::{check_layout, usable_cores};
 use crate::tune::machine::this_machine_key;
 use crate::tune::ModelCost;
@@ -53,22 +53,32 @@ pub fn run(args: &ProcessArgs) -> Result<Ending> {
     let plans: Vec<(PathBuf, Result<ProcessOptions>)> = args
         .videos
         .iter()
-        .map(|video| (video.clone(), plan_video(args, video, &layout, &mut claims)))
+        .map(|video| (video.clone(), plan_video(args, video, &mut claims)))
         .collect();
     let engine = Engine::load(&RuntimeSearch::from_environment(
         args.runtime.ort_lib.clone(),
     ))?;
+    // Loaded once for the whole batch.
+    let (detector, landmarks) = blazepose_sources(&args.pose);
+    let mut models = load_worker_models(
+        engine,
+        &detector,
+        &landmarks,
+        hmr2_options(args).as_ref(),
+        layout.workers,
+        layout.threads,
+    )?;
     let cancel = install_ctrl_c()?;
     let mut tally = Tally::default();
     for (video, plan) in plans {
         let result = plan.and_then(|options| {
-            let outcome = process_video(engine, &video, &options, &cancel)
+            let outcome = process_file(&mut models, &video, &options, &cancel)
                 .with_context(|| format!("processing {}", video.display()))?;
-            Ok((outcome, options))
+            Ok(outcome)
         });
         match result {
-            Ok((outcome, options)) => {
-                report(&outcome, &options, args.json)?;
+            Ok(outcome) => {
+                report(&outcome, &layout, args.mode, args.json)?;
                 if outcome.summary.interrupted {
                     tally.interrupted = true;
                     break;
@@ -115,12 +125,7 @@ fn models_named(args: &ProcessArgs) -> impl Iterator<Item = &PathBuf> {
 /// One video's options, once its input and every output it would write are checked:
 /// the input is a readable file, no output is an input or another output (partial names
 /// included), and nothing of the user's would be replaced.
-fn plan_video(
-    args: &ProcessArgs,
-    video: &Path,
-    layout: &Layout,
-    claims: &mut Claims,
-) -> Result<ProcessOptions> {
+fn plan_video(args: &ProcessArgs, video: &Path, claims: &mut Claims) -> Result<ProcessOptions> {
     check_input(video)?;
     let output = args.output.clone().unwrap_or_else(|| default_output(video));
     let outputs = [
@@ -138,7 +143,7 @@ fn plan_video(
             &partial_path(&target.real),
         )?;
     }
-    options_for(args, output, layout)
+    options_for(args, output)
 }
 
 /// What happened to each video of the batch.
@@ -183,7 +188,7 @@ fn short_reason(e: &anyhow::Error) -> String {
     root.lines().next().unwrap_or_default().to_string()
 }
 
-fn options_for(args: &ProcessArgs, output: PathBuf, layout: &Layout) -> Result<ProcessOptions> {
+fn options_for(args: &ProcessArgs, output: PathBuf) -> Result<ProcessOptions> {
     guard_result_file(&output, args.overwrite)?;
     if let Some(render) = &args.render {
         guard_existing(render, "--render", args.overwrite)?;
@@ -191,33 +196,37 @@ fn options_for(args: &ProcessArgs, output: PathBuf, layout: &Layout) -> Result<P
     if let Some(npz) = &args.npz {
         guard_existing(npz, "--npz", args.overwrite)?;
     }
-    let (detector, landmarks) = blazepose_sources(&args.pose);
     Ok(ProcessOptions {
-        mode: match args.mode {
-            ModeArg::Image => Mode::Image,
-            ModeArg::Video => Mode::Video,
-        },
-        workers: layout.workers,
-        threads_per_worker: layout.threads,
+        mode: mode_of(args.mode),
         max_people: args.pose.max_people,
         detect_every: args.pose.detect_every,
-        detector,
-        landmarks,
         output,
         render: args.render.clone(),
         progress: !args.json,
         max_frames: args.max_frames,
-        hmr2: args.pose.hmr2.as_ref().map(|model| Hmr2Options {
-            model: model.clone(),
-            rotmat: args.rotmat,
-            npz: args.npz.clone(),
-            sharing: match args.hmr2_weights {
-                Hmr2WeightsArg::Shared => WeightSharing::Shared,
-                Hmr2WeightsArg::Prepacked => WeightSharing::Prepacked,
-                Hmr2WeightsArg::PerWorker => WeightSharing::PerWorker,
-            },
-        }),
+        rotmat: args.rotmat,
+        npz: args.npz.clone(),
         frames_done: None,
+    })
+}
+
+fn mode_of(mode: ModeArg) -> Mode {
+    match mode {
+        ModeArg::Image => Mode::Image,
+        ModeArg::Video => Mode::Video,
+    }
+}
+
+fn hmr2_options(args: &ProcessArgs) -> Option<Hmr2Options> {
+    args.pose.hmr2.as_ref().map(|model| Hmr2Options {
+        model: model.clone(),
+        rotmat: args.rotmat,
+        npz: args.npz.clone(),
+        sharing: match args.hmr2_weights {
+            Hmr2WeightsArg::Shared => WeightSharing::Shared,
+            Hmr2WeightsArg::Prepacked => WeightSharing::Prepacked,
+            Hmr2WeightsArg::PerWorker => WeightSharing::PerWorker,
+        },
     })
 }
 
@@ -330,7 +339,7 @@ fn install_ctrl_c() -> Result<Arc<AtomicBool>> {
 }
 
 /// The data (paths or JSON) goes to stdout, the human summary to stderr.
-fn report(outcome: &Outcome, options: &ProcessOptions, json: bool) -> Result<()> {
+fn report(outcome: &Outcome, layout: &Layout, mode: ModeArg, json: bool) -> Result<()> {
     let s = &outcome.summary;
     if json {
         let value = serde_json::json!({
@@ -358,9 +367,9 @@ fn report(outcome: &Outcome, options: &ProcessOptions, json: bool) -> Result<()>
         100.0 * s.frames_with_person as f64 / s.frames.max(1) as f64,
         s.elapsed_s,
         s.fps,
-        options.mode.name(),
-        options.workers,
-        options.threads_per_worker,
+        mode_of(mode).name(),
+        layout.workers,
+        layout.threads,
         state,
     );
     print_line(&outcome.output.display().to_string())?;

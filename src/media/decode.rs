@@ -8,6 +8,7 @@
 pub(crate) mod convert;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::Once;
 
 use ff::{codec, color, format, frame, media, Packet};
@@ -23,7 +24,8 @@ pub struct Frame {
     pub index: u64,
     /// Presentation time in seconds from the start of the stream.
     pub t: f64,
-    pub image: RgbImage,
+    /// Shared, so that whoever holds a frame (a worker, the overlay) never copies it.
+    pub image: Arc<RgbImage>,
 }
 
 /// What the file says about its video, as posekit will deliver it.
@@ -353,7 +355,11 @@ impl VideoSource {
             reason: e.to_string(),
         })?;
         let image = rotate(&image, self.info.rotation);
-        Ok(SourceEvent::Frame(Frame { index, t, image }))
+        Ok(SourceEvent::Frame(Frame {
+            index,
+            t,
+            image: Arc::new(image),
+        }))
     }
 }
 

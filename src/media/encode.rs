@@ -360,7 +360,7 @@ mod tests {
         let mut frames = Vec::new();
         while let Some(ev) = src.next_event() {
             if let SourceEvent::Frame(f) = ev.unwrap() {
-                frames.push(f.image);
+                frames.push((*f.image).clone());
             }
         }
         (src, frames)

@@ -34,6 +34,7 @@ impl<T> Reorder<T> {
     }
 
     /// Items held back because an earlier index is missing.
+    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.waiting.len()
     }

@@ -1,33 +1,29 @@
 //! `process_video`: the decoder thread, the worker pool and the ordered sinks, joined.
 //!
 //! ```text
-//! decoder thread ──bounded──▶ workers (rayon pool) ──▶ reorder ──▶ JSONL · render · progress
+//! source ──decoder thread──bounded──▶ workers (rayon pool) ──▶ reorder ──▶ sinks · progress
 //! ```
 //!
-//! The decoder and the writer live here; the workers (their models and their loop) are
-//! in `workers`, and how video-mode workers share tracks is in `handoff`.
+//! It runs on what it is given: models already loaded (so `serve` keeps one HMR2 for its
+//! jobs and `bench` measures this very loop), any [`FrameSource`] (FFmpeg, frames held in
+//! memory, a test's fake), and any [`Sink`]s. The workers' side is in `workers`; how
+//! video-mode workers share tracks is in `handoff`.
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
-
+use super::error::PipelineError;
 use super::handoff::Handoff;
-use super::mesh::{Hmr2Options, NpzSink};
 use super::progress::Progress;
 use super::reorder::Reorder;
-use super::workers::{load_models, spawn_workers, Shared};
-use crate::engine::{Engine, ModelSource};
+use super::sink::{FrameOut, Sink, SinkStage, Written};
+use super::workers::{spawn_workers, Shared, WorkerModels};
 use crate::image::RgbImage;
-use crate::media::decode::{Frame, SourceEvent, VideoInfo, VideoSource};
-use crate::media::encode::Renderer;
+use crate::media::decode::{Frame, SourceError, SourceEvent, VideoInfo, VideoSource};
 use crate::models::hmr2::Smpl;
-use crate::output::jsonl::JsonlWriter;
-use crate::output::overlay::draw_persons;
-use crate::output::wire::{FrameRecord, Header, Settings, Stages, Summary};
+use crate::output::wire::{Stages, Summary};
 use crate::pose::Person;
 use crate::system::peak_memory::peak_rss_bytes;
 
@@ -35,8 +31,11 @@ use crate::system::peak_memory::peak_rss_bytes;
 /// while holding at most a few decoded frames (5 MB each at 1768×994) per worker.
 const QUEUE_DEPTH_PER_WORKER: usize = 2;
 
-/// Joints drawn on the overlay only when the model thinks they are this likely visible.
-const RENDER_MIN_VISIBILITY: f32 = 0.5;
+/// Frames, per worker, that may be decoded past the last one written. In image mode any
+/// worker takes any frame, so without this bound one slow frame would let the others
+/// run ahead and the reorder buffer (each result holding its frame when rendering) grow
+/// with the video; with it, memory is bounded by a few frames per worker in every mode.
+pub(super) const WINDOW_PER_WORKER: u64 = 4;
 
 /// How frames are turned into persons.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,41 +55,43 @@ impl Mode {
     }
 }
 
-/// Everything `process_video` needs besides the video.
+/// How one run goes, apart from its models, its frames and its sinks.
 #[derive(Clone, Debug)]
-pub struct ProcessOptions {
+pub struct RunOptions {
     pub mode: Mode,
-    pub workers: usize,
-    pub threads_per_worker: usize,
     pub max_people: usize,
     pub detect_every: u32,
-    pub detector: ModelSource,
-    pub landmarks: ModelSource,
-    /// Where the JSON Lines result goes.
-    pub output: PathBuf,
-    /// Where the overlay video goes, if wanted.
-    pub render: Option<PathBuf>,
-    /// Draw a progress bar (only when stderr is a terminal).
-    pub progress: bool,
     /// Stop after this many frames (`bench` measures on the first K).
     pub max_frames: Option<u64>,
-    /// HMR2 mesh recovery on every person found, if wanted.
-    pub hmr2: Option<Hmr2Options>,
+    /// Draw a progress bar (only when stderr is a terminal).
+    pub progress: bool,
     /// Frames written so far, published for a watcher (`serve` reports job progress).
     pub frames_done: Option<Arc<AtomicU64>>,
 }
 
-/// What a finished (or interrupted) run produced.
+/// Where frames come from: FFmpeg's decoder, or anything else that yields frames in
+/// presentation order (a test's fake, `bench`'s frames held in memory).
+pub trait FrameSource: Send {
+    fn info(&self) -> &VideoInfo;
+    /// The next frame or skipped frame; `None` at the end.
+    fn next_event(&mut self) -> Option<Result<SourceEvent, SourceError>>;
+}
+
+impl FrameSource for VideoSource {
+    fn info(&self) -> &VideoInfo {
+        VideoSource::info(self)
+    }
+
+    fn next_event(&mut self) -> Option<Result<SourceEvent, SourceError>> {
+        VideoSource::next_event(self)
+    }
+}
+
+/// What a run produced: its summary and what its sinks left on disk.
 #[derive(Debug)]
-pub struct Outcome {
+pub struct RunReport {
     pub summary: Summary,
-    /// The JSON Lines file actually written (the partial name when interrupted).
-    pub output: PathBuf,
-    /// The overlay video actually written, if one was asked for.
-    pub render: Option<PathBuf>,
-    /// The .npz actually written, if one was asked for.
-    pub npz: Option<PathBuf>,
-    pub info: VideoInfo,
+    pub written: Vec<Written>,
 }
 
 /// A decoded frame on its way to a worker; `seq` counts frames handed out, so the
@@ -108,11 +109,11 @@ pub(super) struct Done {
     pub(super) index: u64,
     pub(super) t: f64,
     pub(super) persons: Vec<Person>,
-    /// HMR2 results parallel to `persons`; empty without `--hmr2`.
+    /// HMR2 results parallel to `persons`; empty without HMR2.
     pub(super) smpl: Vec<Smpl>,
-    /// Kept only when rendering.
-    pub(super) image: Option<RgbImage>,
-    /// Seconds spent on this frame per stage, so far (decode, detect, landmarks).
+    /// Kept only when a sink wants pixels.
+    pub(super) image: Option<Arc<RgbImage>>,
+    /// Seconds spent on this frame per stage, so far (decode, detect, landmarks, HMR2).
     pub(super) stages: Stages,
 }
 
@@ -121,66 +122,54 @@ pub(super) enum Message {
     Done(Done),
     /// The source could not decode a frame; counted, never fatal.
     Skipped,
-    Failed(anyhow::Error),
+    Failed(PipelineError),
 }
 
-/// Runs the whole pipeline over one video. `cancel` is set by Ctrl-C: the decoder stops,
-/// work in flight is finished and written, and the result is kept as a partial file.
+/// Runs `models` (one entry per worker) over every frame of `source` and hands the
+/// results to `sinks` in frame order. `cancel` is set by Ctrl-C: the decoder stops, the
+/// work in flight is finished and written, and the summary says `interrupted`. Sinks
+/// get their frames in the order given and finish in the reverse order, so the first
+/// (the result file) is moved into place last, once everything else is.
 pub fn process_video(
-    engine: &Engine,
-    video: &Path,
-    options: &ProcessOptions,
+    models: &mut [WorkerModels],
+    source: &mut dyn FrameSource,
+    mut sinks: Vec<Box<dyn Sink + '_>>,
+    options: &RunOptions,
     cancel: &AtomicBool,
-) -> Result<Outcome> {
-    let source = VideoSource::open(video)?;
-    let info = source.info().clone();
-    let (models, model_refs) = load_models(engine, options)?;
+) -> Result<RunReport, PipelineError> {
+    let workers = models.len().max(1);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.workers)
+        .num_threads(workers)
         .thread_name(|i| format!("posekit-worker-{i}"))
         .build()
-        .context("could not start the worker threads")?;
-
-    let mut writer = JsonlWriter::create(&options.output)?;
-    writer.line(&Header {
-        kind: "header",
-        posekit: env!("CARGO_PKG_VERSION"),
-        source: &info,
-        models: model_refs,
-        settings: &settings(options),
-    })?;
-    let mut renderer = match &options.render {
-        Some(path) => Some(Renderer::create(path, info.width, info.height, info.fps)?),
-        None => None,
-    };
-    let mut mesh_sink = MeshSink {
-        npz: match options.hmr2.as_ref().and_then(|h| h.npz.as_ref()) {
-            Some(path) => Some(NpzSink::create(path)?),
-            None => None,
-        },
-        rotmat: options.hmr2.as_ref().is_some_and(|h| h.rotmat),
-    };
-
+        .map_err(|e| PipelineError::Threads(e.to_string()))?;
     let started = Instant::now();
     let mut summary = Summary {
         kind: "summary",
         ..Default::default()
     };
-    let keep_images = renderer.is_some();
+    let keep_images = sinks.iter().any(|s| s.wants_images());
     let stop = AtomicBool::new(false);
     let handoff = Handoff::default();
-    let (results_tx, results_rx) = sync_channel::<Message>(options.workers * 4);
+    let window = Window::new(WINDOW_PER_WORKER * workers as u64);
+    let (results_tx, results_rx) = sync_channel::<Message>(workers * 4);
     let progress =
-        Progress::new(options.progress, info.frames).counting(options.frames_done.clone());
+        Progress::new(options.progress, source.info().frames).counting(options.frames_done.clone());
+    let decoder = Decoder {
+        options,
+        cancel,
+        stop: &stop,
+        window: &window,
+    };
     let written = std::thread::scope(|scope| {
-        let queues = spawn_decoder(scope, source, options, cancel, &stop, &results_tx);
-        pool.in_place_scope(|workers| {
+        let queues = decoder.spawn(scope, source, workers, &results_tx);
+        pool.in_place_scope(|pool_scope| {
             let shared = Shared {
                 handoff: &handoff,
                 stop: &stop,
             };
             spawn_workers(
-                workers,
+                pool_scope,
                 queues,
                 models,
                 options,
@@ -189,60 +178,36 @@ pub fn process_video(
                 &results_tx,
             );
             drop(results_tx);
-            let written = write_in_order(
-                &results_rx,
-                &mut writer,
-                renderer.as_mut(),
-                &mut mesh_sink,
-                &mut summary,
-                &progress,
-            );
+            let writer = Writer {
+                sinks: &mut sinks,
+                summary: &mut summary,
+                progress: &progress,
+                window: &window,
+            };
+            let written = writer.write_in_order(&results_rx);
             // On a write error, unblock the decoder and workers: they see the flag
             // or a closed channel and stop.
             stop.store(written.is_err(), Ordering::SeqCst);
+            window.close();
             drop(results_rx);
             written
         })
     });
     progress.finish();
     written?;
-
     summary.interrupted = cancel.load(Ordering::SeqCst);
     summary.elapsed_s = started.elapsed().as_secs_f64();
-    summary.fps = if summary.elapsed_s > 0.0 {
-        summary.frames as f64 / summary.elapsed_s
-    } else {
-        0.0
+    summary.fps = match summary.elapsed_s > 0.0 {
+        true => summary.frames as f64 / summary.elapsed_s,
+        false => 0.0,
     };
     summary.peak_rss_mib = peak_rss_bytes().map(|b| b as f64 / (1024.0 * 1024.0));
-    writer.line(&summary)?;
-    let render = match renderer {
-        Some(renderer) => Some(renderer.finish(summary.interrupted)?),
-        None => None,
-    };
-    let npz = match mesh_sink.npz {
-        Some(npz) => Some(npz.finish(summary.interrupted)?),
-        None => None,
-    };
-    let output = writer.finish(summary.interrupted)?;
-    Ok(Outcome {
-        summary,
-        output,
-        render,
-        npz,
-        info,
-    })
-}
-
-fn settings(options: &ProcessOptions) -> Settings {
-    Settings {
-        mode: options.mode.name(),
-        workers: options.workers,
-        threads_per_worker: options.threads_per_worker,
-        max_people: options.max_people,
-        detect_every: options.detect_every,
-        hmr2_weights: options.hmr2.as_ref().map(|h| h.sharing.name()),
+    let mut written = Vec::new();
+    while let Some(sink) = sinks.pop() {
+        written.extend(sink.finish(&summary)?);
     }
+    written.reverse();
+    Ok(RunReport { summary, written })
 }
 
 /// Where the decoder sends frames: one shared queue, or one queue per worker.
@@ -251,84 +216,92 @@ pub(super) enum Queues {
     PerWorker(Vec<Receiver<Job>>),
 }
 
-fn spawn_decoder<'scope>(
-    scope: &'scope std::thread::Scope<'scope, '_>,
-    mut source: VideoSource,
-    options: &ProcessOptions,
-    cancel: &'scope AtomicBool,
-    stop: &'scope AtomicBool,
-    results: &SyncSender<Message>,
-) -> Queues {
-    let (workers, max_frames) = (options.workers, options.max_frames);
-    let (senders, queues) = match options.mode {
-        Mode::Image => {
-            let (tx, rx) = sync_channel(QUEUE_DEPTH_PER_WORKER * workers);
-            (vec![tx], Queues::Shared(Arc::new(Mutex::new(rx))))
-        }
-        Mode::Video => {
-            let (txs, rxs) = (0..workers)
-                .map(|_| sync_channel(QUEUE_DEPTH_PER_WORKER))
-                .unzip();
-            (txs, Queues::PerWorker(rxs))
-        }
-    };
-    let results = results.clone();
-    std::thread::Builder::new()
-        .name("posekit-decoder".into())
-        .spawn_scoped(scope, move || {
-            decode_loop(&mut source, &senders, max_frames, cancel, stop, &results)
-        })
-        .expect("spawning the decoder thread");
-    queues
+/// The decoder thread and what it watches.
+struct Decoder<'a> {
+    options: &'a RunOptions,
+    cancel: &'a AtomicBool,
+    stop: &'a AtomicBool,
+    window: &'a Window,
 }
 
-/// Reads frames until the end, Ctrl-C, or the writer gives up. Skipped (corrupt) frames
-/// are reported to the writer so it can count them.
-fn decode_loop(
-    source: &mut VideoSource,
-    senders: &[SyncSender<Job>],
-    max_frames: Option<u64>,
-    cancel: &AtomicBool,
-    stop: &AtomicBool,
-    results: &SyncSender<Message>,
-) {
-    let mut seq = 0u64;
-    let delay = debug_frame_delay();
-    while !cancel.load(Ordering::SeqCst) && !stop.load(Ordering::SeqCst) {
-        if max_frames.is_some_and(|max| seq >= max) {
-            break;
-        }
-        let started = Instant::now();
-        let event = match source.next_event() {
-            None => break,
-            Some(Ok(event)) => event,
-            Some(Err(e)) => {
-                let _ = results.send(Message::Failed(e.into()));
-                break;
+impl<'a> Decoder<'a> {
+    fn spawn<'scope>(
+        self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        source: &'scope mut dyn FrameSource,
+        workers: usize,
+        results: &SyncSender<Message>,
+    ) -> Queues
+    where
+        'a: 'scope,
+    {
+        let (senders, queues) = match self.options.mode {
+            Mode::Image => {
+                let (tx, rx) = sync_channel(QUEUE_DEPTH_PER_WORKER * workers);
+                (vec![tx], Queues::Shared(Arc::new(Mutex::new(rx))))
+            }
+            Mode::Video => {
+                let (txs, rxs) = (0..workers)
+                    .map(|_| sync_channel(QUEUE_DEPTH_PER_WORKER))
+                    .unzip();
+                (txs, Queues::PerWorker(rxs))
             }
         };
-        match event {
-            SourceEvent::Frame(frame) => {
-                let queue = &senders[(seq % senders.len() as u64) as usize];
-                let decode_s = started.elapsed().as_secs_f64();
-                if queue
-                    .send(Job {
+        let results = results.clone();
+        std::thread::Builder::new()
+            .name("posekit-decoder".into())
+            .spawn_scoped(scope, move || self.run(source, &senders, &results))
+            .expect("spawning the decoder thread");
+        queues
+    }
+
+    /// Reads frames until the end, Ctrl-C, or the writer gives up. Skipped (corrupt)
+    /// frames are reported to the writer so it can count them.
+    fn run(
+        &self,
+        source: &mut dyn FrameSource,
+        senders: &[SyncSender<Job>],
+        results: &SyncSender<Message>,
+    ) {
+        let mut seq = 0u64;
+        let delay = debug_frame_delay();
+        while !self.cancel.load(Ordering::SeqCst) && !self.stop.load(Ordering::SeqCst) {
+            if self.options.max_frames.is_some_and(|max| seq >= max) {
+                break;
+            }
+            if !self.window.admit(seq, self.cancel) {
+                break;
+            }
+            let started = Instant::now();
+            let event = match source.next_event() {
+                None => break,
+                Some(Ok(event)) => event,
+                Some(Err(e)) => {
+                    let _ = results.send(Message::Failed(e.into()));
+                    break;
+                }
+            };
+            match event {
+                SourceEvent::Frame(frame) => {
+                    let queue = &senders[(seq % senders.len() as u64) as usize];
+                    let decode_s = started.elapsed().as_secs_f64();
+                    let job = Job {
                         seq,
                         frame,
                         decode_s,
-                    })
-                    .is_err()
-                {
-                    break;
+                    };
+                    if queue.send(job).is_err() {
+                        break;
+                    }
+                    seq += 1;
+                    if let Some(delay) = delay {
+                        std::thread::sleep(delay);
+                    }
                 }
-                seq += 1;
-                if let Some(delay) = delay {
-                    std::thread::sleep(delay);
+                SourceEvent::Skipped { index, reason } => {
+                    debug_skip(index, &reason);
+                    let _ = results.send(Message::Skipped);
                 }
-            }
-            SourceEvent::Skipped { index, reason } => {
-                debug_skip(index, &reason);
-                let _ = results.send(Message::Skipped);
             }
         }
     }
@@ -336,12 +309,12 @@ fn decode_loop(
 
 /// Test hook: `POSEKIT_DEBUG_FRAME_DELAY_MS` slows the decoder by that much per frame,
 /// so that a test can interrupt a run on a short clip while it is surely mid-way.
-fn debug_frame_delay() -> Option<std::time::Duration> {
+fn debug_frame_delay() -> Option<Duration> {
     let ms: u64 = std::env::var("POSEKIT_DEBUG_FRAME_DELAY_MS")
         .ok()?
         .parse()
         .ok()?;
-    Some(std::time::Duration::from_millis(ms))
+    Some(Duration::from_millis(ms))
 }
 
 /// Skipped frames are counted in the summary; the reason is shown with POSEKIT_DEBUG set.
@@ -351,69 +324,112 @@ fn debug_skip(index: u64, reason: &str) {
     }
 }
 
-/// The writer's loop: results in frame order to every sink. Returns on the first real
-/// error; skipped frames are only counted.
-fn write_in_order(
-    results: &Receiver<Message>,
-    writer: &mut JsonlWriter,
-    mut renderer: Option<&mut Renderer>,
-    mesh: &mut MeshSink,
-    summary: &mut Summary,
-    progress: &Progress,
-) -> Result<()> {
-    let mut reorder = Reorder::default();
-    for message in results {
-        let done = match message {
-            Message::Done(done) => done,
-            Message::Skipped => {
-                summary.failed_frames += 1;
-                continue;
-            }
-            Message::Failed(e) => return Err(e),
-        };
-        for (_, done) in reorder.push(done.seq, done) {
-            write_one(done, writer, renderer.as_deref_mut(), mesh, summary)?;
-            progress.advance(summary.frames);
+/// How far the decoder may run ahead of the writer (see [`WINDOW_PER_WORKER`]).
+struct Window {
+    /// Frames written so far, and whether the writer has stopped.
+    state: Mutex<(u64, bool)>,
+    changed: Condvar,
+    size: u64,
+}
+
+impl Window {
+    fn new(size: u64) -> Self {
+        Window {
+            state: Mutex::new((0, false)),
+            changed: Condvar::new(),
+            size: size.max(1),
         }
     }
-    // After Ctrl-C, frames past a gap may remain; they are still valid results.
-    for (_, done) in reorder.drain() {
-        write_one(done, writer, renderer.as_deref_mut(), mesh, summary)?;
+
+    /// Waits until frame `seq` may be decoded; false when the writer stopped or Ctrl-C
+    /// came first.
+    fn admit(&self, seq: u64, cancel: &AtomicBool) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let (written, closed) = *state;
+            if closed || cancel.load(Ordering::SeqCst) {
+                return false;
+            }
+            if seq < written + self.size {
+                return true;
+            }
+            // A timeout too, so Ctrl-C is seen even while every worker is busy.
+            state = self
+                .changed
+                .wait_timeout(state, Duration::from_millis(50))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
     }
-    Ok(())
+
+    fn released(&self, written: u64) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).0 = written;
+        self.changed.notify_all();
+    }
+
+    fn close(&self) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).1 = true;
+        self.changed.notify_all();
+    }
 }
 
-/// Where HMR2 results go besides the JSON Lines record.
-struct MeshSink {
-    npz: Option<NpzSink>,
-    rotmat: bool,
+/// The writer's side: results in frame order to every sink.
+struct Writer<'r, 's> {
+    sinks: &'r mut Vec<Box<dyn Sink + 's>>,
+    summary: &'r mut Summary,
+    progress: &'r Progress,
+    window: &'r Window,
 }
 
-fn write_one(
-    done: Done,
-    writer: &mut JsonlWriter,
-    renderer: Option<&mut Renderer>,
-    mesh: &mut MeshSink,
-    summary: &mut Summary,
-) -> Result<()> {
-    let started = Instant::now();
-    let record = FrameRecord::new(done.index, done.t, &done.persons);
-    writer.line(&record.with_smpl(&done.smpl, mesh.rotmat))?;
-    if let Some(npz) = &mut mesh.npz {
-        npz.push_frame(done.index, &done.smpl)?;
+impl Writer<'_, '_> {
+    /// Returns on the first real error; skipped frames are only counted.
+    fn write_in_order(mut self, results: &Receiver<Message>) -> Result<(), PipelineError> {
+        let mut reorder = Reorder::default();
+        for message in results {
+            let done = match message {
+                Message::Done(done) => done,
+                Message::Skipped => {
+                    self.summary.failed_frames += 1;
+                    continue;
+                }
+                Message::Failed(e) => return Err(e),
+            };
+            for (_, done) in reorder.push(done.seq, done) {
+                self.write_one(done)?;
+            }
+        }
+        // After Ctrl-C, frames past a gap may remain; they are still valid results.
+        for (_, done) in reorder.drain() {
+            self.write_one(done)?;
+        }
+        Ok(())
     }
-    let written = Instant::now();
-    if let (Some(renderer), Some(mut image)) = (renderer, done.image) {
-        draw_persons(&mut image, &done.persons, RENDER_MIN_VISIBILITY);
-        renderer.write(&image)?;
+
+    fn write_one(&mut self, done: Done) -> Result<(), PipelineError> {
+        let mut frame = FrameOut {
+            index: done.index,
+            t: done.t,
+            persons: &done.persons,
+            smpl: &done.smpl,
+            image: done.image,
+        };
+        let mut stages = done.stages;
+        for sink in self.sinks.iter_mut() {
+            let started = Instant::now();
+            sink.frame(&mut frame)?;
+            let seconds = started.elapsed().as_secs_f64();
+            match sink.stage() {
+                SinkStage::Write => stages.write_s += seconds,
+                SinkStage::Render => stages.render_s += seconds,
+            }
+        }
+        let summary = &mut *self.summary;
+        summary.frames += 1;
+        summary.persons += done.persons.len() as u64;
+        summary.frames_with_person += u64::from(!done.persons.is_empty());
+        summary.stages.add(&stages);
+        self.window.released(summary.frames);
+        self.progress.advance(summary.frames);
+        Ok(())
     }
-    summary.frames += 1;
-    summary.persons += done.persons.len() as u64;
-    summary.frames_with_person += u64::from(!done.persons.is_empty());
-    summary.stages.add(&Stages {
-        write_s: (written - started).as_secs_f64(),
-        render_s: written.elapsed().as_secs_f64(),
-        ..done.stages
-    });
-    Ok(())
 }

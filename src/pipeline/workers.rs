@@ -10,12 +10,11 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use anyhow::Result;
-
+use super::error::PipelineError;
 use super::handoff::Handoff;
 use super::mesh::Hmr2Options;
-use super::run::{Done, Job, Message, Mode, ProcessOptions, Queues};
-use crate::engine::{Engine, EngineError, Inference, ModelSource};
+use super::run::{Done, Job, Message, Mode, Queues, RunOptions};
+use crate::engine::{Engine, EngineError, Inference, ModelSource, WeightSharing};
 use crate::models::blazepose::{mediapipe_time, BlazePose, Clock, Tracker};
 use crate::models::hmr2::Hmr2;
 use crate::output::wire::{ModelRef, Stages};
@@ -24,6 +23,24 @@ use crate::output::wire::{ModelRef, Stages};
 pub struct WorkerModels {
     pub pose: BlazePose,
     pub hmr2: Option<Hmr2>,
+}
+
+/// Every worker's models, loaded once and used for as many runs as the caller likes
+/// (`process` keeps them for a whole batch, `serve` for all its jobs).
+pub struct LoadedModels {
+    /// One entry per worker.
+    pub workers: Vec<WorkerModels>,
+    /// The models' names and hashes, in pipeline order, as result headers list them.
+    pub refs: Vec<ModelRef>,
+    pub threads_per_worker: usize,
+    /// How the workers share HMR2's weights, when there is HMR2.
+    pub hmr2_sharing: Option<WeightSharing>,
+}
+
+impl LoadedModels {
+    pub fn has_hmr2(&self) -> bool {
+        self.workers.iter().any(|w| w.hmr2.is_some())
+    }
 }
 
 /// One BlazePose per worker: the models are small (a few MB), so each worker owns its
@@ -53,22 +70,6 @@ pub fn load_blazepose(
     Ok((models, refs))
 }
 
-/// BlazePose per worker (see [`load_blazepose`]) and, with `--hmr2`, HMR2: 2.7 GB, so
-/// the engine gives every worker a handle on one copy of its weights.
-pub(super) fn load_models(
-    engine: &Engine,
-    options: &ProcessOptions,
-) -> Result<(Vec<WorkerModels>, Vec<ModelRef>)> {
-    load_worker_models(
-        engine,
-        &options.detector,
-        &options.landmarks,
-        options.hmr2.as_ref(),
-        options.workers,
-        options.threads_per_worker,
-    )
-}
-
 /// Each worker's models for `process` and `serve` alike: its own BlazePose (see
 /// [`load_blazepose`]) and, with HMR2, a handle on the one shared copy of its weights.
 /// Also the models' names and hashes, in pipeline order.
@@ -79,12 +80,39 @@ pub fn load_worker_models(
     hmr2: Option<&Hmr2Options>,
     workers: usize,
     threads_per_worker: usize,
-) -> Result<(Vec<WorkerModels>, Vec<ModelRef>)> {
+) -> Result<LoadedModels, PipelineError> {
+    load_worker_models_with(
+        engine,
+        detector,
+        landmarks,
+        hmr2,
+        workers,
+        threads_per_worker,
+        Vec::new(),
+    )
+}
+
+/// As [`load_worker_models`], with HMR2 handles made beforehand: `serve` makes the
+/// handles of its pose workers and of its job workers in one go, so that both hold the
+/// one copy of the weights. Handles missing from `meshes` are made here.
+pub fn load_worker_models_with(
+    engine: &Engine,
+    detector: &ModelSource,
+    landmarks: &ModelSource,
+    hmr2: Option<&Hmr2Options>,
+    workers: usize,
+    threads_per_worker: usize,
+    mut meshes: Vec<Hmr2>,
+) -> Result<LoadedModels, PipelineError> {
     let (poses, mut refs) =
         load_blazepose(engine, detector, landmarks, workers, threads_per_worker)?;
     let mut meshes: Vec<Option<Hmr2>> = match hmr2 {
         Some(h) => {
-            let loaded = super::mesh::load(engine, h, workers, threads_per_worker)?;
+            if meshes.len() < workers {
+                let more = workers - meshes.len();
+                meshes.extend(super::mesh::load(engine, h, more, threads_per_worker)?);
+            }
+            let loaded = meshes;
             refs.extend(loaded.first().map(|m| ModelRef {
                 name: m.info().name.clone(),
                 sha256: m.info().sha256.clone(),
@@ -94,12 +122,17 @@ pub fn load_worker_models(
         None => Vec::new(),
     };
     meshes.resize_with(poses.len(), || None);
-    let models = poses
+    let workers = poses
         .into_iter()
         .zip(meshes)
         .map(|(pose, hmr2)| WorkerModels { pose, hmr2 })
         .collect();
-    Ok((models, refs))
+    Ok(LoadedModels {
+        workers,
+        refs,
+        threads_per_worker,
+        hmr2_sharing: hmr2.map(|h| h.sharing),
+    })
 }
 
 /// What every worker shares for the whole run.
@@ -112,8 +145,8 @@ pub(super) struct Shared<'a> {
 pub(super) fn spawn_workers<'scope>(
     pool: &rayon::Scope<'scope>,
     queues: Queues,
-    models: Vec<WorkerModels>,
-    options: &ProcessOptions,
+    models: &'scope mut [WorkerModels],
+    options: &RunOptions,
     keep_images: bool,
     shared: Shared<'scope>,
     results: &SyncSender<Message>,
@@ -126,12 +159,12 @@ pub(super) fn spawn_workers<'scope>(
             .map(|_| WorkerQueue::Shared(Arc::clone(&rx)))
             .collect(),
     };
-    for (model, queue) in models.into_iter().zip(per_worker) {
+    for (model, queue) in models.iter_mut().zip(per_worker) {
         let results = results.clone();
         pool.spawn(move |_| {
             let mut worker = Worker {
-                model: model.pose,
-                hmr2: model.hmr2,
+                model: &mut model.pose,
+                hmr2: model.hmr2.as_mut(),
                 // Frames are stamped in MediaPipe's time base by index (see
                 // `mediapipe_time`), so a worker that sees every N-th frame still tells
                 // its tracking filter how far apart they are.
@@ -171,8 +204,8 @@ impl WorkerQueue {
 
 /// One worker's models and, in video mode, its tracks.
 struct Worker<'a> {
-    model: BlazePose,
-    hmr2: Option<Hmr2>,
+    model: &'a mut BlazePose,
+    hmr2: Option<&'a mut Hmr2>,
     tracker: Option<Tracker>,
     max_people: usize,
     keep_images: bool,
@@ -195,12 +228,12 @@ impl Worker<'_> {
                     Some(prev) => handoff.wait_for(prev, self.stop),
                     None => Vec::new(),
                 };
-                let persons = tracker.track_or_adopt(&mut self.model, &frame.image, t, previous);
+                let persons = tracker.track_or_adopt(self.model, &frame.image, t, previous);
                 // Publish even after a failure, so no neighbour waits for this frame.
                 handoff.publish(seq, tracker.next_rois());
                 persons?
             }
-            (Some(tracker), None) => tracker.track(&mut self.model, &frame.image, t)?,
+            (Some(tracker), None) => tracker.track(self.model, &frame.image, t)?,
             (None, _) => self.model.detect_persons(&frame.image, self.max_people)?,
         };
         let times = self.model.take_stage_times();

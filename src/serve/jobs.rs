@@ -19,10 +19,9 @@ use serde::Serialize;
 
 use super::errors::ApiError;
 use super::pool::lower_priority;
-use crate::engine::Engine;
 use crate::media::decode::{SourceError, VideoSource};
 use crate::output::wire::Summary;
-use crate::pipeline::{process_video, Outcome, ProcessOptions};
+use crate::pipeline::{process_file, LoadedModels, Outcome, PipelineError, ProcessOptions};
 
 /// Finished jobs remembered (with their result files); older ones are forgotten.
 pub const KEPT_JOBS: usize = 32;
@@ -117,8 +116,10 @@ pub struct JobRunner {
 impl JobRunner {
     /// Starts the runner. `options` is the template each job's options are made from
     /// (its `output` and `frames_done` are replaced per job); uploads go under `dir`.
+    /// `models` are the job workers', kept for every job (HMR2's weights are the ones the
+    /// pose workers share).
     pub fn start(
-        engine: &'static Engine,
+        mut models: LoadedModels,
         options: ProcessOptions,
         capacity: usize,
         dir: &Path,
@@ -132,7 +133,7 @@ impl JobRunner {
         let runner_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("posekit-jobs".into())
-            .spawn(move || run_jobs(engine, &rx, &runner_shared, &options))?;
+            .spawn(move || run_jobs(&mut models, &rx, &runner_shared, &options))?;
         let handle = JobsHandle {
             shared,
             tx,
@@ -348,7 +349,12 @@ fn forget_old(table: &mut Table) {
     }
 }
 
-fn run_jobs(engine: &Engine, rx: &Receiver<String>, shared: &Shared, template: &ProcessOptions) {
+fn run_jobs(
+    models: &mut LoadedModels,
+    rx: &Receiver<String>,
+    shared: &Shared,
+    template: &ProcessOptions,
+) {
     // Threads started from here (the pipeline's decoder and workers) inherit this.
     lower_priority();
     for id in rx {
@@ -377,13 +383,13 @@ fn run_jobs(engine: &Engine, rx: &Receiver<String>, shared: &Shared, template: &
             frames_done: Some(counter),
             ..template.clone()
         };
-        let outcome = process_video(engine, &video, &options, &shared.cancel);
+        let outcome = process_file(models, &video, &options, &shared.cancel);
         let _ = std::fs::remove_file(&video);
         finish(shared, &id, outcome);
     }
 }
 
-fn finish(shared: &Shared, id: &str, outcome: anyhow::Result<Outcome>) {
+fn finish(shared: &Shared, id: &str, outcome: Result<Outcome, PipelineError>) {
     let mut table = shared.table();
     let Some(job) = table.jobs.get_mut(id) else {
         return;

@@ -25,9 +25,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::engine::{Engine, ModelSource, WeightSharing};
-use crate::output::wire::ModelRef;
-use crate::pipeline::mesh::Hmr2Options;
-use crate::pipeline::{load_worker_models, Mode, ProcessOptions, WorkerModels};
+use crate::pipeline::mesh::{self, Hmr2Options};
+use crate::pipeline::{load_worker_models_with, LoadedModels, Mode, ProcessOptions};
 use jobs::JobRunner;
 use pool::{DebugDelay, Layout, Pool};
 use routes::{router, AppState};
@@ -67,7 +66,8 @@ pub struct ServeConfig {
 /// Runs the service until a signal; returns once everything in flight is done.
 pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
     // Models before the port: a bad model file fails without ever looking up.
-    let (models, refs) = load_models(engine, config)?;
+    let (models, job_models) = load_models(engine, config)?;
+    let refs = models.refs.clone();
     let listener = bind(&config.host, config.port)?;
     let address = listener.local_addr().context("reading the bound address")?;
     let layout = Layout {
@@ -76,11 +76,11 @@ pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
         queue_capacity: config.queue,
         max_people: config.max_people,
     };
-    let (pool, pool_handle) = Pool::start(models, layout, DebugDelay(config.debug_delay))
+    let (pool, pool_handle) = Pool::start(models.workers, layout, DebugDelay(config.debug_delay))
         .context("could not start the inference threads")?;
     let uploads = upload_folder()?;
     let (runner, jobs) = JobRunner::start(
-        engine,
+        job_models,
         job_template(config),
         config.job_queue,
         uploads.path(),
@@ -138,19 +138,36 @@ fn upload_folder() -> Result<tempfile::TempDir> {
         .context("could not create a temporary folder for video uploads")
 }
 
-/// The workers' models as `process` loads them; also their names and hashes.
-fn load_models(
-    engine: &Engine,
-    config: &ServeConfig,
-) -> Result<(Vec<WorkerModels>, Vec<ModelRef>)> {
-    load_worker_models(
-        engine,
-        &config.detector,
-        &config.landmarks,
-        hmr2_options(config).as_ref(),
-        config.workers,
-        config.threads_per_worker,
-    )
+/// The pose workers' models and the job workers' models, loaded as `process` loads
+/// them. With HMR2, every handle of both is made in one go, on one copy of the weights:
+/// a video job never loads a second 2.7 GB copy.
+fn load_models(engine: &Engine, config: &ServeConfig) -> Result<(LoadedModels, LoadedModels)> {
+    let hmr2 = hmr2_options(config);
+    let mut meshes = match &hmr2 {
+        Some(h) => mesh::load(
+            engine,
+            h,
+            config.workers + config.job_workers,
+            config.threads_per_worker,
+        )?,
+        None => Vec::new(),
+    };
+    let job_meshes = meshes.split_off(config.workers.min(meshes.len()));
+    let load = |workers, meshes| {
+        load_worker_models_with(
+            engine,
+            &config.detector,
+            &config.landmarks,
+            hmr2.as_ref(),
+            workers,
+            config.threads_per_worker,
+            meshes,
+        )
+    };
+    Ok((
+        load(config.workers, meshes)?,
+        load(config.job_workers, job_meshes)?,
+    ))
 }
 
 /// The HMR2 stage as `process --hmr2` runs it, with the weights shared by all workers.
@@ -167,18 +184,15 @@ fn hmr2_options(config: &ServeConfig) -> Option<Hmr2Options> {
 fn job_template(config: &ServeConfig) -> ProcessOptions {
     ProcessOptions {
         mode: Mode::Video,
-        workers: config.job_workers,
-        threads_per_worker: config.threads_per_worker,
         max_people: config.max_people,
         detect_every: config.detect_every,
-        detector: config.detector.clone(),
-        landmarks: config.landmarks.clone(),
         output: Default::default(),
         render: None,
         progress: false,
         max_frames: None,
+        rotmat: false,
+        npz: None,
         frames_done: None,
-        hmr2: hmr2_options(config),
     }
 }
 

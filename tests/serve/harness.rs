@@ -196,7 +196,7 @@ pub fn clip_frame(index: u64) -> RgbImage {
     while let Some(event) = source.next_event() {
         if let SourceEvent::Frame(frame) = event.unwrap() {
             if frame.index == index {
-                return frame.image;
+                return (*frame.image).clone();
             }
         }
     }

@@ -226,7 +226,7 @@ mod tests {
     fn first_frame(src: &mut VideoSource) -> RgbImage {
         loop {
             if let SourceEvent::Frame(f) = src.next_event().unwrap().unwrap() {
-                return f.image;
+                return (*f.image).clone();
             }
         }
     }

@@ -1,0 +1,30 @@
+//! What can stop a run, as one type: the callers (`process`, `serve`, `bench`) decide
+//! what each means to their user; every message already names the file or model.
+
+use std::path::PathBuf;
+
+use crate::engine::EngineError;
+use crate::media::decode::SourceError;
+use crate::media::encode::RenderError;
+use crate::output::jsonl::WriteError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("loading the HMR2 model {path}: {source}")]
+    Hmr2Load { path: PathBuf, source: EngineError },
+    #[error(transparent)]
+    Results(#[from] WriteError),
+    #[error(transparent)]
+    Overlay(#[from] RenderError),
+    #[error("cannot write the .npz {path}: {source}")]
+    Npz {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("could not start the worker threads: {0}")]
+    Threads(String),
+}

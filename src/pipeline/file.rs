@@ -1,0 +1,114 @@
+//! One video file through the pipeline, as `process` and `serve`'s jobs run it: open it
+//! with FFmpeg, make the sinks its options ask for (the result file with its header, the
+//! overlay, the `.npz`), and run [`process_video`] on models the caller loaded.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+
+use super::error::PipelineError;
+use super::run::{process_video, Mode, RunOptions};
+use super::sink::{OutputKind, Sink};
+use super::sinks::{JsonlSink, NpzSink, OverlaySink};
+use super::workers::LoadedModels;
+use crate::media::decode::{VideoInfo, VideoSource};
+use crate::media::encode::Renderer;
+use crate::output::jsonl::JsonlWriter;
+use crate::output::wire::{Header, Settings, Summary};
+
+/// Everything a run over one file needs besides the models and the video.
+#[derive(Clone, Debug)]
+pub struct ProcessOptions {
+    pub mode: Mode,
+    pub max_people: usize,
+    pub detect_every: u32,
+    /// Where the JSON Lines result goes.
+    pub output: PathBuf,
+    /// Where the overlay video goes, if wanted.
+    pub render: Option<PathBuf>,
+    /// Draw a progress bar (only when stderr is a terminal).
+    pub progress: bool,
+    /// Stop after this many frames.
+    pub max_frames: Option<u64>,
+    /// With HMR2: rotation matrices in the records too.
+    pub rotmat: bool,
+    /// With HMR2: the arrays as a NumPy .npz too.
+    pub npz: Option<PathBuf>,
+    /// Frames written so far, published for a watcher (`serve` reports job progress).
+    pub frames_done: Option<Arc<AtomicU64>>,
+}
+
+/// What a finished (or interrupted) run produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub summary: Summary,
+    /// The JSON Lines file actually written (the partial name when interrupted).
+    pub output: PathBuf,
+    /// The overlay video actually written, if one was asked for.
+    pub render: Option<PathBuf>,
+    /// The .npz actually written, if one was asked for.
+    pub npz: Option<PathBuf>,
+    pub info: VideoInfo,
+}
+
+/// Runs the pipeline over `video` with `models`. `cancel` is set by Ctrl-C: the result
+/// is then kept under its partial name.
+pub fn process_file(
+    models: &mut LoadedModels,
+    video: &Path,
+    options: &ProcessOptions,
+    cancel: &AtomicBool,
+) -> Result<Outcome, PipelineError> {
+    let mut source = VideoSource::open(video)?;
+    let info = source.info().clone();
+    let mut writer = JsonlWriter::create(&options.output)?;
+    writer.line(&Header {
+        kind: "header",
+        posekit: env!("CARGO_PKG_VERSION"),
+        source: &info,
+        models: models.refs.clone(),
+        settings: &settings(models, options),
+    })?;
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(JsonlSink::new(writer, options.rotmat))];
+    if let Some(path) = &options.render {
+        let renderer = Renderer::create(path, info.width, info.height, info.fps)?;
+        sinks.push(Box::new(OverlaySink::new(renderer)));
+    }
+    if let (Some(path), true) = (&options.npz, models.has_hmr2()) {
+        sinks.push(Box::new(NpzSink::create(path)?));
+    }
+    let run = RunOptions {
+        mode: options.mode,
+        max_people: options.max_people,
+        detect_every: options.detect_every,
+        max_frames: options.max_frames,
+        progress: options.progress,
+        frames_done: options.frames_done.clone(),
+    };
+    let report = process_video(&mut models.workers, &mut source, sinks, &run, cancel)?;
+    let path_of = |kind| {
+        report
+            .written
+            .iter()
+            .find(|w| w.kind == kind)
+            .map(|w| w.path.clone())
+    };
+    Ok(Outcome {
+        output: path_of(OutputKind::Results).unwrap_or_else(|| options.output.clone()),
+        render: path_of(OutputKind::Overlay),
+        npz: path_of(OutputKind::Npz),
+        summary: report.summary,
+        info,
+    })
+}
+
+fn settings(models: &LoadedModels, options: &ProcessOptions) -> Settings {
+    Settings {
+        mode: options.mode.name(),
+        workers: models.workers.len(),
+        threads_per_worker: models.threads_per_worker,
+        max_people: options.max_people,
+        detect_every: options.detect_every,
+        hmr2_weights: models.hmr2_sharing.map(|s| s.name()),
+    }
+}
