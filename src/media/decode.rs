@@ -354,7 +354,7 @@ impl VideoSource {
             path: self.info.path.clone(),
             reason: e.to_string(),
         })?;
-        let image = rotate(&image, self.info.rotation);
+        let image = rotate(image, self.info.rotation);
         Ok(SourceEvent::Frame(Frame {
             index,
             t,

@@ -8,13 +8,15 @@ use ffmpeg_next as ff;
 
 use crate::image::RgbImage;
 
+/// Bytes beyond the spare row, for SIMD stores that overshoot a row end.
+const SWS_SLACK: usize = 64;
+
 type ConverterKey = (Pixel, u32, u32, color::Space, color::Range);
 
 /// A YUV→RGB24 scaler set to one frame layout and colour matrix.
 pub(crate) struct Converter {
     key: ConverterKey,
     scaler: scaling::Context,
-    out: frame::Video,
 }
 
 // SAFETY: an SwsContext holds no thread-local state; it is only ever used by the one
@@ -40,15 +42,38 @@ impl Converter {
             *slot = Some(Converter::new(key, stream_space)?);
         }
         let conv = slot.as_mut().expect("converter was just set");
-        conv.scaler.run(f, &mut conv.out)?;
-        // swscale pads each output row to its alignment; copy row by row into packed RGB.
+        // swscale writes straight into the packed image (stride = width × 3), so the
+        // conversion is the frame's only copy: no padded frame repacked row by row.
         let (w, h) = (f.width() as usize, f.height() as usize);
-        let stride = conv.out.stride(0);
-        let src = conv.out.data(0);
-        let mut data = Vec::with_capacity(w * h * 3);
-        for y in 0..h {
-            data.extend_from_slice(&src[y * stride..y * stride + w * 3]);
+        // swscale's output loops may write a little past the last pixel (whole vectors
+        // at the end of a row), so the buffer has one spare row, cut off afterwards.
+        let mut data = vec![0u8; (h + 1) * w * 3 + SWS_SLACK];
+        let dst_data: [*mut u8; 4] = [
+            data.as_mut_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        ];
+        let dst_stride: [std::ffi::c_int; 4] = [(w * 3) as std::ffi::c_int, 0, 0, 0];
+        // SAFETY: the scaler was built for exactly this frame's format and size (its key);
+        // `f`'s planes and strides come from the decoder; `data` holds `h` rows of
+        // `w * 3` bytes, which is what an RGB24 output of `w × h` writes, plus slack.
+        let rows = unsafe {
+            let src = f.as_ptr();
+            ff::ffi::sws_scale(
+                conv.scaler.as_mut_ptr(),
+                (*src).data.as_ptr() as *const *const u8,
+                (*src).linesize.as_ptr(),
+                0,
+                h as std::ffi::c_int,
+                dst_data.as_ptr(),
+                dst_stride.as_ptr(),
+            )
+        };
+        if rows != h as std::ffi::c_int {
+            return Err(ff::Error::from(rows.min(-1)));
         }
+        data.truncate(w * h * 3);
         Ok(RgbImage {
             width: w as u32,
             height: h as u32,
@@ -72,11 +97,7 @@ impl Converter {
                 Pixel::YUVJ420P | Pixel::YUVJ422P | Pixel::YUVJ444P | Pixel::YUVJ440P
             );
         set_colorspace(&mut scaler, matrix, full, true);
-        Ok(Converter {
-            key,
-            scaler,
-            out: frame::Video::empty(),
-        })
+        Ok(Converter { key, scaler })
     }
 }
 
@@ -193,10 +214,11 @@ fn snap_rotation(deg: f64) -> i32 {
     (quarter.rem_euclid(4) * 90) as i32
 }
 
-/// The image turned clockwise by `deg` (0, 90, 180 or 270).
-pub(crate) fn rotate(img: &RgbImage, deg: i32) -> RgbImage {
+/// The image turned clockwise by `deg` (0, 90, 180 or 270); an upright one is
+/// returned as it is, without a copy.
+pub(crate) fn rotate(img: RgbImage, deg: i32) -> RgbImage {
     if deg == 0 {
-        return img.clone();
+        return img;
     }
     let (w, h) = (img.width as usize, img.height as usize);
     let (ow, oh) = if deg == 180 { (w, h) } else { (h, w) };
@@ -285,10 +307,10 @@ mod tests {
     fn rotation_maps_corners_clockwise() {
         let mut img = RgbImage::new(3, 2);
         img.data[0] = 255; // top-left red
-        let r90 = rotate(&img, 90);
+        let r90 = rotate(img.clone(), 90);
         assert_eq!((r90.width, r90.height, r90.pixel(1, 0)[0]), (2, 3, 255));
-        assert_eq!(rotate(&img, 180).pixel(2, 1)[0], 255);
-        assert_eq!(rotate(&img, 270).pixel(0, 2)[0], 255);
+        assert_eq!(rotate(img.clone(), 180).pixel(2, 1)[0], 255);
+        assert_eq!(rotate(img.clone(), 270).pixel(0, 2)[0], 255);
         assert_eq!(
             [
                 snap_rotation(-90.0),
