@@ -265,7 +265,8 @@ impl Inference for OrtModel {
     }
 
     fn run(&mut self, input: ArrayViewD<'_, f32>) -> Result<Outputs, EngineError> {
-        let model = self.info.name.clone();
+        // The model's name is copied into an error only when there is one.
+        let model = &self.info.name;
         let run_err = |e: ort::Error| EngineError::Run {
             model: model.clone(),
             reason: e.to_string(),

@@ -12,7 +12,7 @@ use super::config::{
     DETECTOR_COORD_SCALE, DETECTOR_RANGE, DETECTOR_SIZE, NUM_COORDS, NUM_DETECTION_KEYPOINTS,
     SCORE_CLIPPING,
 };
-use crate::image::{crop_to_tensor, BorderMode, CropSpec, RgbImage, RotatedRect};
+use crate::image::{crop_into, BorderMode, CropSpec, RgbImage, RotatedRect};
 
 /// One detection, in coordinates normalised to the detector input (after decoding) or to
 /// the frame (after [`remove_letterbox`]). Keypoint 0 is the hip centre, 1 the point whose
@@ -31,7 +31,16 @@ pub struct Detection {
 ///
 /// ImageToTensor without a ROI takes the whole frame, grows it to a square (`PadRoi`) and
 /// samples it with a zero border into [-1, 1].
+#[cfg(test)]
 pub fn detector_input(image: &RgbImage) -> (Array4<f32>, [f32; 4]) {
+    let mut input = Array4::zeros((1, DETECTOR_SIZE, DETECTOR_SIZE, 3));
+    let padding = detector_input_into(image, &mut input);
+    (input, padding)
+}
+
+/// [`detector_input`] into a tensor the caller keeps, `[1, 224, 224, 3]`; returns the
+/// padding.
+pub fn detector_input_into(image: &RgbImage, input: &mut Array4<f32>) -> [f32; 4] {
     let whole = RotatedRect::full_image(image.width, image.height);
     let (rect, padding) = whole.pad_to_aspect(DETECTOR_SIZE, DETECTOR_SIZE);
     let spec = CropSpec {
@@ -40,7 +49,11 @@ pub fn detector_input(image: &RgbImage) -> (Array4<f32>, [f32; 4]) {
         border: BorderMode::Zero,
         range: DETECTOR_RANGE,
     };
-    (crop_to_tensor(image, &rect, &spec), padding)
+    let out = input
+        .as_slice_mut()
+        .expect("the input tensor is contiguous");
+    crop_into(image, &rect, &spec, out);
+    padding
 }
 
 /// The sigmoid of a raw score clipped to ±[`SCORE_CLIPPING`], in f32 as MediaPipe.

@@ -15,7 +15,7 @@ use super::config::{
     LANDMARK_SIZE, NUM_MODEL_LANDMARKS,
 };
 use super::roi::NormRect;
-use crate::image::{crop_to_tensor, BorderMode, CropSpec, RgbImage};
+use crate::image::{crop_into, BorderMode, CropSpec, RgbImage};
 use crate::pose::{Person, NUM_LANDMARKS};
 
 /// One landmark: x, y (normalised), z (normalised like x), visibility, presence.
@@ -63,9 +63,9 @@ pub fn bounding_box(keypoints: &[[f32; 5]]) -> [f32; 4] {
         })
 }
 
-/// The model input for `roi` and its letterbox padding (zero for the square ROIs the
+/// The model input for `roi`, sampled into `input` (`[1, 256, 256, 3]`), and its letterbox padding (zero for the square ROIs the
 /// graphs make, up to float rounding, which is kept for fidelity).
-pub fn landmark_input(image: &RgbImage, roi: &NormRect) -> (Array4<f32>, [f32; 4]) {
+pub fn landmark_input_into(image: &RgbImage, roi: &NormRect, input: &mut Array4<f32>) -> [f32; 4] {
     let rect = roi.to_pixels(image.width, image.height);
     let (rect, padding) = rect.pad_to_aspect(LANDMARK_SIZE, LANDMARK_SIZE);
     let spec = CropSpec {
@@ -74,7 +74,11 @@ pub fn landmark_input(image: &RgbImage, roi: &NormRect) -> (Array4<f32>, [f32; 4
         border: BorderMode::Replicate,
         range: LANDMARK_RANGE,
     };
-    (crop_to_tensor(image, &rect, &spec), padding)
+    let out = input
+        .as_slice_mut()
+        .expect("the input tensor is contiguous");
+    crop_into(image, &rect, &spec, out);
+    padding
 }
 
 fn sigmoid(x: f32) -> f32 {

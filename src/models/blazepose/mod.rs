@@ -21,7 +21,7 @@ pub use tracker::{mediapipe_time, Clock, Tracker};
 
 use std::time::{Duration, Instant};
 
-use ndarray::ArrayD;
+use ndarray::{Array4, ArrayD};
 
 use crate::engine::{EngineError, Inference, ModelInfo, Outputs};
 use crate::image::RgbImage;
@@ -38,6 +38,10 @@ pub struct BlazePose {
     landmarks: Box<dyn Inference>,
     anchors: Vec<Anchor>,
     times: StageTimes,
+    /// The models' input tensors, reused call after call: a fresh 256×256×3 crop was
+    /// an allocation and a memset per person per frame.
+    detector_input: Array4<f32>,
+    landmark_input: Array4<f32>,
 }
 
 /// Time spent in each model, pre- and post-processing included, since the last
@@ -83,6 +87,8 @@ impl BlazePose {
             landmarks,
             anchors: anchors::pose_detector_anchors(),
             times: StageTimes::default(),
+            detector_input: Array4::zeros((1, DETECTOR_SIZE, DETECTOR_SIZE, 3)),
+            landmark_input: Array4::zeros((1, LANDMARK_SIZE, LANDMARK_SIZE, 3)),
         })
     }
 
@@ -126,11 +132,11 @@ impl BlazePose {
     }
 
     fn run_detector(&mut self, image: &RgbImage) -> Result<Vec<Detection>, EngineError> {
-        let (input, padding) = detector::detector_input(image);
-        let outputs = self.detector.run(input.view().into_dyn())?;
-        let name = self.detector.info().name.clone();
-        let boxes = by_shape(&outputs, &name, DETECTOR_OUTPUTS[0])?;
-        let scores = by_shape(&outputs, &name, DETECTOR_OUTPUTS[1])?;
+        let padding = detector::detector_input_into(image, &mut self.detector_input);
+        let outputs = self.detector.run(self.detector_input.view().into_dyn())?;
+        let name = &self.detector.info().name;
+        let boxes = by_shape(&outputs, name, DETECTOR_OUTPUTS[0])?;
+        let scores = by_shape(&outputs, name, DETECTOR_OUTPUTS[1])?;
         let decoded = detector::decode(
             &contiguous(boxes),
             &contiguous(scores),
@@ -162,10 +168,10 @@ impl BlazePose {
         image: &RgbImage,
         roi: &NormRect,
     ) -> Result<Option<RoiLandmarks>, EngineError> {
-        let (input, padding) = landmarks::landmark_input(image, roi);
-        let outputs = self.landmarks.run(input.view().into_dyn())?;
-        let name = self.landmarks.info().name.clone();
-        let presence = by_shape(&outputs, &name, LANDMARK_OUTPUTS[1])?
+        let padding = landmarks::landmark_input_into(image, roi, &mut self.landmark_input);
+        let outputs = self.landmarks.run(self.landmark_input.view().into_dyn())?;
+        let name = &self.landmarks.info().name;
+        let presence = by_shape(&outputs, name, LANDMARK_OUTPUTS[1])?
             .iter()
             .copied()
             .next()
@@ -173,9 +179,9 @@ impl BlazePose {
         if presence <= MIN_POSE_PRESENCE {
             return Ok(None);
         }
-        let raw = contiguous(by_shape(&outputs, &name, LANDMARK_OUTPUTS[0])?);
-        let heatmap = contiguous(by_shape(&outputs, &name, LANDMARK_OUTPUTS[2])?);
-        let world = contiguous(by_shape(&outputs, &name, LANDMARK_OUTPUTS[3])?);
+        let raw = contiguous(by_shape(&outputs, name, LANDMARK_OUTPUTS[0])?);
+        let heatmap = contiguous(by_shape(&outputs, name, LANDMARK_OUTPUTS[2])?);
+        let world = contiguous(by_shape(&outputs, name, LANDMARK_OUTPUTS[3])?);
         debug_assert_eq!(heatmap.len(), HEATMAP_LEN);
         let result =
             landmarks::decode_roi(&raw, presence, &heatmap, HEATMAP_SIZE, &world, roi, padding);
