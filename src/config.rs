@@ -25,8 +25,9 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Not a regular file, or it could not be written (`files`' rules).
     #[error(transparent)]
-    NotAFile(#[from] crate::files::FileError),
+    File(#[from] crate::files::FileError),
     #[error("{path} is not valid TOML: {reason}")]
     Syntax { path: PathBuf, reason: String },
     #[error("{path}: {key} {reason}")]
@@ -68,6 +69,7 @@ pub struct SavedLayout {
 impl Eq for SavedLayout {}
 
 impl SavedLayout {
+    #[cfg(test)]
     pub fn layout(&self) -> Layout {
         Layout {
             workers: self.workers,
@@ -231,7 +233,7 @@ pub fn save_bench_layout(
     model_key: &str,
     layout: Layout,
     fps: f64,
-) -> anyhow::Result<Written> {
+) -> Result<Written, ConfigError> {
     crate::files::resolve_for_writing(path)?;
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -240,8 +242,7 @@ pub fn save_bench_layout(
             return Err(ConfigError::Read {
                 path: path.to_path_buf(),
                 source,
-            }
-            .into())
+            })
         }
     };
     let saved = SavedLayout {
@@ -251,7 +252,7 @@ pub fn save_bench_layout(
         measured: crate::files::utc_now_rfc3339(),
     };
     let new = with_bench_layout(&text, path, machine_key, model_key, &saved)?;
-    write_file(path, new.as_bytes())
+    Ok(write_file(path, new.as_bytes())?)
 }
 
 fn document(text: &str, path: &Path) -> Result<DocumentMut, ConfigError> {

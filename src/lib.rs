@@ -3,19 +3,19 @@
 //!
 //! The binary (`main.rs`) is glue over this library; tests use the library directly.
 
-pub mod bench;
+pub(crate) mod bench;
 pub mod cli;
 pub mod commands;
-pub mod config;
-pub mod doctor;
+pub(crate) mod config;
+pub(crate) mod doctor;
 pub mod engine;
-pub mod files;
+pub(crate) mod files;
 pub mod image;
 pub mod media;
 pub mod models;
-pub mod output;
-pub mod pipeline;
-pub mod pose;
-pub mod serve;
-pub mod system;
-pub mod tune;
+pub(crate) mod output;
+pub(crate) mod pipeline;
+pub(crate) mod pose;
+pub(crate) mod serve;
+pub(crate) mod system;
+pub(crate) mod tune;

@@ -122,7 +122,6 @@ fn run_settings(args: &BenchArgs, video: PathBuf) -> RunSettings {
         landmarks,
         hmr2: args.pose.hmr2.as_ref().map(|model| Hmr2Options {
             model: model.clone(),
-            rotmat: false,
             npz: None,
             sharing: WeightSharing::Shared,
         }),

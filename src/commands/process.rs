@@ -220,7 +220,6 @@ fn mode_of(mode: ModeArg) -> Mode {
 fn hmr2_options(args: &ProcessArgs) -> Option<Hmr2Options> {
     args.pose.hmr2.as_ref().map(|model| Hmr2Options {
         model: model.clone(),
-        rotmat: args.rotmat,
         npz: args.npz.clone(),
         sharing: match args.hmr2_weights {
             Hmr2WeightsArg::Shared => WeightSharing::Shared,

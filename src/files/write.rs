@@ -10,10 +10,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result};
-
 use super::target::resolve_for_writing;
 use super::temp::TempFile;
+use super::FileError;
 
 /// What [`write_file`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,13 +28,11 @@ pub enum Written {
 /// Writes `bytes` to `path` atomically, keeping the previous file as a timestamped
 /// backup. A link at `path` is followed and stays a link; anything but a regular file
 /// there is refused.
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<Written> {
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<Written, FileError> {
     let target = resolve_for_writing(path)?;
     let real = &target.real;
     let old = match target.exists {
-        true => {
-            Some(std::fs::read(real).with_context(|| format!("cannot read {}", path.display()))?)
-        }
+        true => Some(std::fs::read(real).map_err(|e| FileError::io("read", path, e))?),
         false => None,
     };
     if old.as_deref() == Some(bytes) {
@@ -43,14 +40,14 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<Written> {
     }
     if let Some(dir) = real.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the folder for {}", path.display()))?;
+            .map_err(|e| FileError::io("create the folder for", path, e))?;
     }
     let temp = TempFile::beside(real);
-    let mut file = std::fs::File::create(temp.path())
-        .with_context(|| format!("cannot write beside {}", path.display()))?;
+    let mut file =
+        std::fs::File::create(temp.path()).map_err(|e| FileError::io("write beside", path, e))?;
     file.write_all(bytes)
         .and_then(|_| file.sync_all())
-        .with_context(|| format!("cannot write beside {}", path.display()))?;
+        .map_err(|e| FileError::io("write beside", path, e))?;
     // Keep the user's permissions (a private config stays private).
     if let Ok(meta) = std::fs::metadata(real) {
         let _ = std::fs::set_permissions(temp.path(), meta.permissions());
@@ -62,13 +59,13 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<Written> {
         None => Written::Created,
     };
     temp.persist(real)
-        .with_context(|| format!("cannot replace {}", path.display()))?;
+        .map_err(|e| FileError::io("replace", path, e))?;
     Ok(written)
 }
 
 /// Writes the bytes we read (not a second read of the file) to a new, never-existing
 /// backup name, so two writes within one second each keep their own backup.
-fn write_backup(path: &Path, old: &[u8]) -> Result<PathBuf> {
+fn write_backup(path: &Path, old: &[u8]) -> Result<PathBuf, FileError> {
     let stamp = utc_stamp(SystemTime::now());
     for n in 0..100 {
         let backup = backup_path(path, &stamp, n);
@@ -80,17 +77,18 @@ fn write_backup(path: &Path, old: &[u8]) -> Result<PathBuf> {
             Ok(mut file) => {
                 file.write_all(old)
                     .and_then(|_| file.sync_all())
-                    .with_context(|| format!("cannot write the backup {}", backup.display()))?;
+                    .map_err(|e| FileError::io("write the backup", &backup, e))?;
                 return Ok(backup);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("cannot write the backup {}", backup.display()))
-            }
+            Err(e) => return Err(e).map_err(|e| FileError::io("write the backup", &backup, e)),
         }
     }
-    anyhow::bail!("too many backups of {} this second", path.display())
+    Err(FileError::io(
+        "keep a backup of",
+        path,
+        std::io::Error::other("a hundred backups were made this second already"),
+    ))
 }
 
 /// `.wslconfig` → `.wslconfig.20261127-153012.bak` (then `-1`, `-2` within one second).

@@ -14,8 +14,6 @@ use crate::pose::Person;
 #[derive(Clone, Debug)]
 pub struct Hmr2Options {
     pub model: PathBuf,
-    /// Also write rotation matrices in the JSON Lines records.
-    pub rotmat: bool,
     /// Also write the arrays (and vertices, when the model has them) as a NumPy .npz.
     pub npz: Option<PathBuf>,
     /// How workers share the weights; the engine's measured default unless overridden.

@@ -20,7 +20,5 @@ mod workers;
 
 pub use error::PipelineError;
 pub use file::{process_file, Outcome, ProcessOptions};
-pub use run::{process_video, FrameSource, Mode, RunOptions, RunReport};
-pub use workers::{
-    load_blazepose, load_worker_models, load_worker_models_with, LoadedModels, WorkerModels,
-};
+pub use run::{process_video, FrameSource, Mode, RunOptions};
+pub use workers::{load_worker_models, load_worker_models_with, LoadedModels, WorkerModels};

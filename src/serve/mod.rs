@@ -174,7 +174,6 @@ fn load_models(engine: &Engine, config: &ServeConfig) -> Result<(LoadedModels, L
 fn hmr2_options(config: &ServeConfig) -> Option<Hmr2Options> {
     config.hmr2.as_ref().map(|model| Hmr2Options {
         model: model.clone(),
-        rotmat: false,
         npz: None,
         sharing: WeightSharing::Shared,
     })

@@ -17,6 +17,6 @@ pub mod report;
 pub mod wslconfig_edit;
 
 pub use cost::{ModelCost, UserModel};
-pub use plan::{plan, Plan, PlanOptions};
+pub use plan::{plan, PlanOptions};
 
 pub(crate) use crate::doctor::size;
