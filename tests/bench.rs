@@ -1,17 +1,8 @@
 //! `posekit bench` run as a user runs it, kept short: 2 frames, 1 run.
 
-use std::process::Command;
-
 use serde_json::Value;
 
-const CLIP: &str = "tests/data/sports2d_clip.webm";
-
-fn posekit(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_posekit"))
-        .args(args)
-        .output()
-        .expect("posekit runs")
-}
+use crate::common::{posekit, stderr, CLIP, HMR2_SMALL};
 
 #[test]
 fn a_short_real_bench_gives_consistent_json() {
@@ -34,12 +25,9 @@ fn a_short_real_bench_gives_consistent_json() {
         svg.to_str().unwrap(),
         "--export-markdown",
         md.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ])
+    .run();
+    assert!(out.status.success(), "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     let results = report["results"].as_array().unwrap();
     assert_eq!(results.len(), 2, "the 1x1 baseline is added before 2x1");
@@ -69,9 +57,9 @@ fn bad_layouts_are_rejected_clearly() {
         ("two", "WORKERSxTHREADS"),
         (",", "no layouts"),
     ] {
-        let out = posekit(&["bench", CLIP, "--layouts", layouts]);
+        let out = posekit(&["bench", CLIP, "--layouts", layouts]).run();
         assert!(!out.status.success());
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = stderr(&out);
         assert!(err.contains(needle), "{layouts}: {err}");
         assert!(!err.contains("panicked"));
     }
@@ -96,21 +84,14 @@ fn save_stores_the_best_layout_where_tune_reads_it() {
         "--save",
         "--config",
         config.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ])
+    .run();
+    assert!(out.status.success(), "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let text = std::fs::read_to_string(&config).expect("config written");
     assert!(text.contains("[bench."), "{text}");
-    let tune = posekit(&["tune", "--config", config.to_str().unwrap(), "--json"]);
-    assert!(
-        tune.status.success(),
-        "{}",
-        String::from_utf8_lossy(&tune.stderr)
-    );
+    let tune = posekit(&["tune", "--config", config.to_str().unwrap(), "--json"]).run();
+    assert!(tune.status.success(), "{}", stderr(&tune));
     let plan: Value = serde_json::from_slice(&tune.stdout).unwrap();
     let layout = &plan["plan"]["layout"];
     assert_eq!(layout["source"], "bench");
@@ -135,14 +116,11 @@ fn hmr2_stage_is_measured_when_asked() {
         "--layouts",
         "1x1",
         "--hmr2",
-        "tests/data/hmr2/hmr2_small.onnx",
+        HMR2_SMALL,
         "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ])
+    .run();
+    assert!(out.status.success(), "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let share = report["results"][0]["stage_shares"]["hmr2"]
         .as_f64()

@@ -3,33 +3,24 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
+use crate::common::{json, posekit, stderr, stdout, Sandbox};
+
 /// Runs `posekit doctor ARGS` with an empty config folder unless `config` is given.
-fn doctor(args: &[&str], config: Option<&str>) -> (Output, tempfile::TempDir) {
-    let home = tempfile::tempdir().unwrap();
+fn doctor(args: &[&str], config: Option<&str>) -> (Output, Sandbox) {
+    let home = Sandbox::new();
     if let Some(text) = config {
-        let dir = home.path().join("posekit");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("posekit.toml"), text).unwrap();
+        home.write_config(text);
     }
-    let output = Command::new(env!("CARGO_BIN_EXE_posekit"))
-        .arg("doctor")
+    let output = home
+        .posekit(&["doctor"])
         .args(args)
-        .env("XDG_CONFIG_HOME", home.path())
         .output()
         .expect("posekit runs");
     (output, home)
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
 }
 
 /// A loopback server that gives every connection that sends something `reply`, and
@@ -279,16 +270,13 @@ fn list_names_every_check() {
 fn an_unknown_check_is_a_usage_error_listing_the_ids() {
     let (out, _home) = doctor(&["--check", "nonsense"], None);
     assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = stderr(&out);
     assert!(err.contains("platform") && err.contains("service"), "{err}");
 }
 
 #[test]
 fn help_says_warnings_do_not_fail() {
-    let out = Command::new(env!("CARGO_BIN_EXE_posekit"))
-        .args(["doctor", "--help"])
-        .output()
-        .unwrap();
+    let out = posekit(&["doctor", "--help"]).run();
     let text = stdout(&out);
     assert!(text.contains("warnings alone do not fail"), "{text}");
 }

@@ -3,31 +3,11 @@
 //! the output schema, the .npz, and models that break the contract.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
-const CLIP: &str = "tests/data/sports2d_clip.webm";
-const SMALL: &str = "tests/data/hmr2/hmr2_small.onnx";
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_posekit"))
-        .args(args)
-        .output()
-        .expect("posekit runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn read_jsonl(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
-        .collect()
-}
+use crate::common::{posekit, read_jsonl, stderr, CLIP, HMR2_SMALL as SMALL};
 
 fn floats(v: &Value) -> Vec<f64> {
     v.as_array()
@@ -51,7 +31,7 @@ fn process(dir: &Path, extra: &[&str]) -> Vec<Value> {
         SMALL,
     ];
     args.extend_from_slice(extra);
-    let out = run(&args);
+    let out = posekit(&args).run();
     assert!(out.status.success(), "posekit failed: {}", stderr(&out));
     read_jsonl(&output)
 }
@@ -217,14 +197,15 @@ fn a_model_that_breaks_the_contract_is_rejected_at_load() {
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("r.jsonl");
     // BlazePose's landmark model is a valid ONNX file, but NHWC with other outputs.
-    let out = run(&[
+    let out = posekit(&[
         "process",
         CLIP,
         "-o",
         out_path.to_str().unwrap(),
         "--hmr2",
         "models/pose_landmark_full.onnx",
-    ]);
+    ])
+    .run();
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("pose_landmark_full.onnx"), "{err}");
@@ -237,7 +218,7 @@ fn a_model_that_breaks_the_contract_is_rejected_at_load() {
 #[test]
 fn a_missing_or_non_onnx_model_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(&["process", CLIP, "--hmr2", "no/such/hmr2.onnx"]);
+    let out = posekit(&["process", CLIP, "--hmr2", "no/such/hmr2.onnx"]).run();
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("no/such/hmr2.onnx"),
@@ -247,21 +228,22 @@ fn a_missing_or_non_onnx_model_is_a_clear_error() {
     let junk = dir.path().join("junk.onnx");
     std::fs::write(&junk, b"not a model").unwrap();
     let out_path = dir.path().join("r.jsonl");
-    let out = run(&[
+    let out = posekit(&[
         "process",
         CLIP,
         "-o",
         out_path.to_str().unwrap(),
         "--hmr2",
         junk.to_str().unwrap(),
-    ]);
+    ])
+    .run();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("junk.onnx"), "{}", stderr(&out));
 }
 
 #[test]
 fn npz_and_rotmat_need_hmr2() {
-    let out = run(&["process", CLIP, "--rotmat"]);
+    let out = posekit(&["process", CLIP, "--rotmat"]).run();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--hmr2"), "{}", stderr(&out));
 }

@@ -1,32 +1,12 @@
 //! `posekit process` run as a user runs it: on a real clip, and on every kind of bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
 
 use serde_json::Value;
 
-/// A short real clip (Sports2D demo excerpt, BSD-3-Clause; see tests/data/README.md).
-const CLIP: &str = "tests/data/sports2d_clip.webm";
-
-fn posekit() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_posekit"))
-}
-
-fn run(args: &[&str]) -> Output {
-    posekit().args(args).output().expect("posekit runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn read_jsonl(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{path:?}: {e}"))
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
-        .collect()
-}
+use crate::common::{posekit, read_jsonl, signal, spawn, stderr, wait_or_kill, Sandbox, CLIP};
 
 fn process_clip(mode: &str, extra: &[&str]) -> (Vec<Value>, Output, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -40,7 +20,7 @@ fn process_clip(mode: &str, extra: &[&str]) -> (Vec<Value>, Output, tempfile::Te
         mode,
     ];
     args.extend_from_slice(extra);
-    let out = run(&args);
+    let out = posekit(&args).run();
     assert!(out.status.success(), "posekit failed: {}", stderr(&out));
     (read_jsonl(&output), out, dir)
 }
@@ -173,7 +153,7 @@ fn render_writes_an_overlay_video() {
 }
 
 fn assert_fails_with(args: &[&str], needle: &str) {
-    let out = run(args);
+    let out = posekit(args).run();
     assert!(!out.status.success(), "should fail: {args:?}");
     let err = stderr(&out);
     assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
@@ -232,12 +212,13 @@ fn a_truncated_video_keeps_the_frames_before_the_cut() {
     let bytes = std::fs::read(CLIP).unwrap();
     std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
     let output = dir.path().join("cut.poses.jsonl");
-    let out = run(&[
+    let out = posekit(&[
         "process",
         cut.to_str().unwrap(),
         "-o",
         output.to_str().unwrap(),
-    ]);
+    ])
+    .run();
     assert!(out.status.success(), "{}", stderr(&out));
     let lines = read_jsonl(&output);
     let frames = lines.last().unwrap()["frames"].as_u64().unwrap();
@@ -295,20 +276,19 @@ fn ctrl_c_keeps_a_partial_result() {
         .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".local/share"));
     let clip = data.join("posekit/demo/sports2d-demo.mp4");
     assert!(clip.is_file(), "{clip:?} missing: run scripts/setup.sh");
-    let dir = tempfile::tempdir().unwrap();
+    let sb = Sandbox::new();
+    let dir = &sb.dir;
     let output: PathBuf = dir.path().join("clip.poses.jsonl");
-    let child = posekit()
-        .args([
-            "process",
-            clip.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-        ])
+    let mut command = sb.posekit(&[
+        "process",
+        clip.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+    ]);
+    command
         .args(["--workers", "1", "--mode", "image", "--render"])
-        .arg(dir.path().join("overlay.mp4"))
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        .arg(dir.path().join("overlay.mp4"));
+    let child = spawn(command);
     // Wait until the run has written its first frames, then interrupt it.
     // The temporary is `.clip.poses.jsonl.tmp-PID-N.jsonl` (docs/files.md).
     let prefix = format!(".clip.poses.jsonl.tmp-{}-", child.id());
@@ -329,12 +309,8 @@ fn ctrl_c_keeps_a_partial_result() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
+    signal(&child, libc::SIGINT);
+    let out = wait_or_kill(child, Duration::from_secs(300));
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     let partial = dir.path().join("clip.poses.partial.jsonl");
     let lines = read_jsonl(&partial);

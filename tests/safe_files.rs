@@ -2,11 +2,9 @@
 //! input itself, users' partial files, leftovers, batches with bad videos, a closed
 //! stdout, and runaway worker counts. Every file is made inside a temporary folder.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 /// Long enough for any run on the 60-frame clip, however loaded the machine.
 const LIMIT: Duration = Duration::from_secs(300);
@@ -387,20 +385,15 @@ fn a_bad_video_does_not_stop_the_batch() {
 fn a_closed_stdout_stops_the_printing_not_the_work() {
     let sb = Sandbox::new();
     let (a, b) = (sb.clip("a.webm"), sb.clip("b.webm"));
-    let mut command = sb.posekit(&[
+    // A pipe whose reader is gone before posekit writes: every write is EPIPE.
+    let mut child = spawn(sb.posekit(&[
         "process",
         a.to_str().unwrap(),
         b.to_str().unwrap(),
         "--json",
         "--max-frames",
         "2",
-    ]);
-    // A pipe whose reader is gone before posekit writes: every write is EPIPE.
-    let mut child = command
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    ]));
     drop(child.stdout.take());
     let out = wait_or_kill(child, LIMIT);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -410,18 +403,8 @@ fn a_closed_stdout_stops_the_printing_not_the_work() {
 #[test]
 fn a_closed_stdout_never_turns_a_failed_check_into_success() {
     let sb = Sandbox::new();
-    std::fs::create_dir_all(sb.path("xdg/posekit")).unwrap();
-    std::fs::write(
-        sb.path("xdg/posekit/posekit.toml"),
-        "[models]\nhmr2 = \"/nonexistent/hmr2.onnx\"\n",
-    )
-    .unwrap();
-    let mut child = sb
-        .posekit(&["doctor", "--check", "models"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    sb.write_config("[models]\nhmr2 = \"/nonexistent/hmr2.onnx\"\n");
+    let mut child = spawn(sb.posekit(&["doctor", "--check", "models"]));
     drop(child.stdout.take());
     let out = wait_or_kill(child, LIMIT);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -447,12 +430,7 @@ fn runaway_worker_counts_are_refused_everywhere() {
             stderr(&out)
         );
     }
-    std::fs::create_dir_all(sb.path("xdg/posekit")).unwrap();
-    std::fs::write(
-        sb.path("xdg/posekit/posekit.toml"),
-        "[process]\nworkers = 100000\n",
-    )
-    .unwrap();
+    sb.write_config("[process]\nworkers = 100000\n");
     let out = sb.run(&["process", v]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("posekit.toml"), "{}", stderr(&out));

@@ -3,30 +3,32 @@
 //! against messy real-world `.wslconfig` files. Every file lives in a temporary folder.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
+
+use crate::common::{stderr, stdout, Sandbox};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tune");
 
 /// A temporary home with an empty config folder; tune never sees the real one.
 struct Home {
-    dir: tempfile::TempDir,
+    sandbox: Sandbox,
 }
 
 impl Home {
     fn new() -> Self {
         Home {
-            dir: tempfile::tempdir().unwrap(),
+            sandbox: Sandbox::new(),
         }
     }
 
     fn config(&self) -> PathBuf {
-        self.dir.path().join("posekit.toml")
+        self.sandbox.path("posekit.toml")
     }
 
     fn wslconfig(&self) -> PathBuf {
-        self.dir.path().join("win").join(".wslconfig")
+        self.sandbox.path("win").join(".wslconfig")
     }
 
     /// Copies a fixture to the `.wslconfig` place.
@@ -40,12 +42,12 @@ impl Home {
     /// An HMR2-sized model (sparse files: 1 MiB of ONNX + 2.5 GiB of external data) named
     /// in posekit.toml, under a comment that must survive.
     fn with_hmr2(&self) {
-        let model = self.dir.path().join("hmr2.onnx");
+        let model = self.sandbox.path("hmr2.onnx");
         std::fs::File::create(&model)
             .unwrap()
             .set_len(1 << 20)
             .unwrap();
-        let data = self.dir.path().join("hmr2.onnx.data");
+        let data = self.sandbox.path("hmr2.onnx.data");
         std::fs::File::create(data)
             .unwrap()
             .set_len((2560 << 20) - (1 << 20))
@@ -58,12 +60,10 @@ impl Home {
     }
 
     fn tune(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_posekit"))
-            .arg("tune")
-            .arg("--config")
+        self.sandbox
+            .posekit(&["tune", "--config"])
             .arg(self.config())
             .args(args)
-            .env("XDG_CONFIG_HOME", self.dir.path().join("xdg"))
             .output()
             .expect("posekit runs")
     }
@@ -89,14 +89,6 @@ impl Home {
         found.sort();
         found
     }
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn ok(out: &Output) -> String {

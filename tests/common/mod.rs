@@ -1,24 +1,67 @@
-//! Helpers shared by the integration tests that use them: the binary in a sandbox whose
-//! config folder is a temporary one, and the files tests make for themselves.
-#![allow(dead_code)]
+//! What the integration tests share: the `posekit()` builder, which runs the built binary
+//! with its config home in a temporary folder; [`Sandbox`], a temporary folder that is also
+//! that config home; readers of its output; the fixtures' paths; the files tests make for
+//! themselves (FIFOs, device nodes); signals and waits with a time limit; and the turns
+//! that let the serve load test run alone. Nothing here touches the user's own folders.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 /// A short real clip (Sports2D demo excerpt, BSD-3-Clause; see tests/data/README.md).
 pub const CLIP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/sports2d_clip.webm");
 
+/// The small random-weight HMR2 proxy (`scripts/make_hmr2_proxy.py --small`).
+pub const HMR2_SMALL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/hmr2/hmr2_small.onnx"
+);
+
+/// `posekit ARGS` with a fresh [`Sandbox`] as its config home, for a run that needs no
+/// files of its own: `posekit(&["doctor", "--list"]).run()`.
+pub fn posekit(args: &[&str]) -> Posekit {
+    let sandbox = Sandbox::new();
+    let command = sandbox.posekit(args);
+    Posekit {
+        command,
+        _sandbox: sandbox,
+    }
+}
+
+/// A `posekit` command and the sandbox it runs in (removed when this is dropped).
+pub struct Posekit {
+    command: Command,
+    _sandbox: Sandbox,
+}
+
+impl Posekit {
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.command.arg(arg);
+        self
+    }
+
+    /// Runs to the end and returns the output.
+    pub fn run(mut self) -> Output {
+        self.command.output().expect("posekit runs")
+    }
+}
+
 /// A temporary folder that is also the config home, so no test reads the user's
-/// posekit.toml or writes near the real home folder.
+/// posekit.toml or writes near the real home folder. It holds a shared [`Turn`].
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
+    _turn: Turn,
 }
 
 impl Sandbox {
     pub fn new() -> Self {
         Sandbox {
             dir: tempfile::tempdir().unwrap(),
+            _turn: shared(),
         }
     }
 
@@ -38,6 +81,15 @@ impl Sandbox {
 
     pub fn run(&self, args: &[&str]) -> Output {
         self.posekit(args).output().expect("posekit runs")
+    }
+
+    /// Writes `text` as the posekit.toml of the sandbox's config home; returns its path.
+    pub fn write_config(&self, text: &str) -> PathBuf {
+        let dir = self.path("xdg/posekit");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("posekit.toml");
+        std::fs::write(&path, text).unwrap();
+        path
     }
 
     /// The clip copied in, so tests can check it is never changed.
@@ -66,6 +118,8 @@ impl Sandbox {
     }
 }
 
+// ---- Output ------------------------------------------------------------------------
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -73,6 +127,27 @@ pub fn stderr(out: &Output) -> String {
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Stdout as one JSON value; a failure shows what was printed instead.
+pub fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+/// A JSON Lines file (a `process` result), one value per line.
+pub fn read_jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{path:?}: {e}"))
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
+pub fn sha256(path: &Path) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(std::fs::read(path).unwrap()).to_vec()
+}
+
+// ---- Special files -----------------------------------------------------------------
 
 /// A FIFO at `path` (inside a test's own folder).
 pub fn mkfifo(path: &Path) {
@@ -95,9 +170,15 @@ pub fn is_char_device(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_char_device())
 }
 
-pub fn sha256(path: &Path) -> Vec<u8> {
-    use sha2::Digest;
-    sha2::Sha256::digest(std::fs::read(path).unwrap()).to_vec()
+// ---- Processes ---------------------------------------------------------------------
+
+/// Spawns with piped output, for tests that signal the process mid-run.
+pub fn spawn(mut command: Command) -> Child {
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("posekit starts")
 }
 
 /// Sends `signal` to a child this test started, by its PID.
@@ -136,11 +217,48 @@ pub fn wait_until(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
     false
 }
 
-/// Spawns with piped output, for tests that signal the process mid-run.
-pub fn spawn(mut command: Command) -> Child {
-    command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("posekit starts")
+// ---- Turns -------------------------------------------------------------------------
+
+/// Readers (shared turns) and whether an exclusive turn is taken.
+static TURNS: Mutex<(usize, bool)> = Mutex::new((0, false));
+static TURN_CHANGED: Condvar = Condvar::new();
+
+/// A turn at the machine. Every test that runs posekit holds a shared one (each
+/// [`Sandbox`] takes one; serve tests take one with [`shared`]); the serve load test, which
+/// measures latency, takes the exclusive one so that no other test's work shares the
+/// cores while it runs. Shared turns never wait behind an exclusive turn that is only
+/// waiting, so a test may hold several; the exclusive one waits until none is held.
+pub struct Turn {
+    exclusive: bool,
+}
+
+pub fn shared() -> Turn {
+    let mut turns = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+    while turns.1 {
+        turns = TURN_CHANGED.wait(turns).unwrap_or_else(|e| e.into_inner());
+    }
+    turns.0 += 1;
+    Turn { exclusive: false }
+}
+
+/// The machine alone. The holder must take no shared turn (no [`Sandbox`]) meanwhile.
+pub fn exclusive() -> Turn {
+    let mut turns = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+    while turns.1 || turns.0 > 0 {
+        turns = TURN_CHANGED.wait(turns).unwrap_or_else(|e| e.into_inner());
+    }
+    turns.1 = true;
+    Turn { exclusive: true }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let mut turns = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+        if self.exclusive {
+            turns.1 = false;
+        } else {
+            turns.0 -= 1;
+        }
+        TURN_CHANGED.notify_all();
+    }
 }

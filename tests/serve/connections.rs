@@ -6,7 +6,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::harness::{self, Server};
+use super::harness::{self, Server};
 
 /// More idle connections than the service's descriptors allow (`ulimit -n` below).
 const IDLE: usize = 300;

@@ -3,7 +3,8 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::Command;
+
+use crate::common::{posekit, stdout};
 
 /// A one-thread HTTP server on loopback that answers every request with 200 and `body`.
 fn foreign_server(body: &'static str) -> u16 {
@@ -27,26 +28,20 @@ fn foreign_server(body: &'static str) -> u16 {
 }
 
 fn doctor_service(port: u16, json: bool) -> (bool, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_posekit"));
-    command
-        .args([
-            "doctor",
-            "--check",
-            "service",
-            "--host",
-            "127.0.0.1",
-            "--port",
-        ])
-        .arg(port.to_string())
-        .env("XDG_CONFIG_HOME", tempfile::tempdir().unwrap().path());
+    let mut command = posekit(&[
+        "doctor",
+        "--check",
+        "service",
+        "--host",
+        "127.0.0.1",
+        "--port",
+    ])
+    .arg(port.to_string());
     if json {
-        command.arg("--json");
+        command = command.arg("--json");
     }
-    let out = command.output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let out = command.run();
+    (out.status.success(), stdout(&out))
 }
 
 #[test]

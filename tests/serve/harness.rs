@@ -3,34 +3,48 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::channel;
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use posekit::image::RgbImage;
 use posekit::media::decode::{SourceEvent, VideoSource};
 use serde_json::Value;
 
-/// A short real clip (Sports2D demo excerpt, BSD-3-Clause; see tests/data/README.md).
-pub const CLIP: &str = "tests/data/sports2d_clip.webm";
-
-/// Every test holds the read side; the load test holds the write side and runs alone.
-static EXCLUSIVE: RwLock<()> = RwLock::new(());
-
-pub fn shared() -> RwLockReadGuard<'static, ()> {
-    EXCLUSIVE.read().unwrap_or_else(|e| e.into_inner())
-}
-
-pub fn exclusive() -> RwLockWriteGuard<'static, ()> {
-    EXCLUSIVE.write().unwrap_or_else(|e| e.into_inner())
-}
+use crate::common::CLIP;
+/// Every serve test holds a shared turn; the load test holds the exclusive one and runs
+/// alone (see `common::Turn`).
+pub use crate::common::{exclusive, shared};
 
 /// A running `posekit serve`; killed on drop if a test panics before stopping it.
 pub struct Server {
     child: Child,
     address: SocketAddr,
     log: Arc<Mutex<String>>,
+    _home: tempfile::TempDir,
+}
+
+/// The `posekit serve` command and the empty config home it runs with; a test changes it
+/// through `Command`'s methods.
+pub struct ServeCommand {
+    command: Command,
+    home: tempfile::TempDir,
+}
+
+impl Deref for ServeCommand {
+    type Target = Command;
+
+    fn deref(&self) -> &Command {
+        &self.command
+    }
+}
+
+impl DerefMut for ServeCommand {
+    fn deref_mut(&mut self) -> &mut Command {
+        &mut self.command
+    }
 }
 
 impl Server {
@@ -41,24 +55,25 @@ impl Server {
 
     /// The `posekit serve` command `start` runs, for a test that adds to it (its
     /// environment, or limits set before exec) and then hands it to [`Server::spawn`].
-    pub fn command(args: &[&str]) -> Command {
+    ///
+    /// Not a `Sandbox`: the load test holds the exclusive turn while it starts servers.
+    pub fn command(args: &[&str]) -> ServeCommand {
+        let home = tempfile::tempdir().unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_posekit"));
         command
             .args(["serve", "--port", "0"])
             .args(args)
             // No user config: the defaults under test are the built-in ones.
-            .env(
-                "XDG_CONFIG_HOME",
-                std::env::temp_dir().join("posekit-serve-tests-no-config"),
-            )
+            .env("XDG_CONFIG_HOME", home.path().join("xdg"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        command
+        ServeCommand { command, home }
     }
 
     /// Runs `command` (from [`Server::command`]) and waits for it to listen.
-    pub fn spawn(mut command: Command) -> Server {
+    pub fn spawn(command: ServeCommand) -> Server {
+        let ServeCommand { mut command, home } = command;
         let mut child = command.spawn().expect("posekit starts");
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
@@ -89,6 +104,7 @@ impl Server {
             child,
             address,
             log,
+            _home: home,
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{self, client, encode, JsonBody, Server};
+use super::harness::{self, client, encode, JsonBody, Server};
 
 #[test]
 fn a_full_queue_a_slow_worker_and_a_slow_upload_time_out_cleanly() {

@@ -1,7 +1,7 @@
 //! Load on loopback: a bounded test that every request is answered (200 or 503), `/health`
 //! included, with the `/health` latency printed (a measurement, never asserted: a loaded
 //! two-core machine would make any bound flaky), and an ignored measurement of `/v1/pose` throughput and latency
-//! (`cargo test --release --test serve -- --ignored --nocapture measure`).
+//! (`cargo test --release --test integration -- --ignored --nocapture measure`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{self, client, clip_frame, encode, JsonBody, Server};
+use super::harness::{self, client, clip_frame, encode, JsonBody, Server};
 
 /// Clients × requests each: a few hundred requests in all, a few seconds on two cores.
 const CLIENTS: usize = 8;

@@ -1,8 +1,9 @@
 //! `posekit serve` over real HTTP: each test starts the built binary on a free loopback
 //! port, talks to it with a blocking client, and stops it (SIGTERM, then kill) at the end.
 //!
-//! The load test runs alone (it takes `harness::exclusive()`) so that the other
-//! tests' servers do not share its two cores while it measures `/health`.
+//! The load test runs alone (it takes `harness::exclusive()`) so that no other test's
+//! work shares its two cores while it measures `/health`: each serve test holds
+//! `harness::shared()`, and every other test a `Sandbox`, which holds the same turn.
 
 mod connections;
 mod doctor;
@@ -13,8 +14,10 @@ mod shutdown;
 
 use std::time::{Duration, Instant};
 
-use harness::{client, clip_frame, encode, JsonBody, Server, CLIP};
+use harness::{client, clip_frame, encode, JsonBody, Server};
 use serde_json::Value;
+
+use crate::common::{posekit, stderr, CLIP, HMR2_SMALL};
 
 #[test]
 fn health_answers_and_doctor_agrees() {
@@ -41,12 +44,9 @@ fn health_answers_and_doctor_agrees() {
     assert_eq!(health["jobs"]["running"], 0);
 
     // doctor's service check probes the real server and is satisfied.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_posekit"))
-        .args(["doctor", "--check", "service", "--port"])
+    let out = posekit(&["doctor", "--check", "service", "--port"])
         .arg(server.port().to_string())
-        .env("XDG_CONFIG_HOME", tempfile::tempdir().unwrap().path())
-        .output()
-        .unwrap();
+        .run();
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{table}");
     assert!(table.contains("[✓]  service"), "{table}");
@@ -89,24 +89,18 @@ fn pose_on_a_real_frame_matches_process() {
     // PNG carries the decoder's RGB losslessly, and the models are the same.
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("r.jsonl");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_posekit"))
-        .args([
-            "process",
-            CLIP,
-            "--mode",
-            "image",
-            "--max-frames",
-            "21",
-            "-o",
-        ])
-        .arg(&output)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = posekit(&[
+        "process",
+        CLIP,
+        "--mode",
+        "image",
+        "--max-frames",
+        "21",
+        "-o",
+    ])
+    .arg(&output)
+    .run();
+    assert!(out.status.success(), "{}", stderr(&out));
     let expected: Value = std::fs::read_to_string(&output)
         .unwrap()
         .lines()
@@ -223,7 +217,7 @@ fn a_video_job_runs_to_its_result() {
 fn with_hmr2_pose_answers_carry_the_smpl_block() {
     let _shared = harness::shared();
     let png = encode(&clip_frame(20), image::ImageFormat::Png);
-    let server = Server::start(&["-w", "2", "--hmr2", "tests/data/hmr2/hmr2_small.onnx"]);
+    let server = Server::start(&["-w", "2", "--hmr2", HMR2_SMALL]);
     let health: Value = client()
         .get(server.url("/health"))
         .send()

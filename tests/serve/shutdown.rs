@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{self, client, encode, JsonBody, Server, CLIP};
+use super::harness::{self, client, encode, JsonBody, Server};
+use crate::common::CLIP;
 
 /// The first line and the body of one HTTP/1.1 answer with a Content-Length.
 fn read_answer(stream: &mut TcpStream) -> (String, Value) {

@@ -1,0 +1,15 @@
+//! posekit's integration tests: one test binary (`cargo test --release --test integration`)
+//! that runs the built `posekit` as a user runs it. Each module is one command or concern;
+//! `common` holds what they share (the `posekit()` builder, temporary homes, output readers,
+//! signals and waits). Every file a test makes lives in a temporary folder.
+
+mod common;
+
+mod bench;
+mod doctor;
+mod hmr2;
+mod models;
+mod process;
+mod safe_files;
+mod serve;
+mod tune;
