@@ -31,7 +31,13 @@ into a temporary folder.
 
 How the conversion works:
 
-* The landmark model converts unchanged with ``tf2onnx`` (``--tflite``, opset 17).
+* The landmark model converts unchanged with ``tf2onnx`` (``--tflite``, opset 17).  Then the
+  outputs posekit never reads are removed, with the nodes and weights that only fed them
+  (``prune_outputs``): the 256x256 segmentation mask (Identity_2), whose decoder (13 convolutions
+  and 2 resizes, at up to full resolution) took about 40% of every landmark call on the CPU.  posekit reads landmarks, pose flag, heatmap and world
+  landmarks (src/models/blazepose/mod.rs, ``LANDMARK_OUTPUTS``).  What remains is the same
+  nodes with the same weights: the script checks that the pruned model's outputs equal the
+  unpruned model's exactly on every check input.
 * The detector stores 38 of its 1x1 convolution kernels as sparse float16 tensors that a
   DENSIFY op expands at run time; tf2onnx cannot convert DENSIFY.  The script runs the
   original model once through the TFLite interpreter (built-in kernels, no delegate,
@@ -42,9 +48,7 @@ How the conversion works:
 * Tensor layout is kept as in TFLite: NHWC float32 inputs.  No input/output is renamed.
 * Both ONNX models are run with ONNX Runtime against TFLite on seeded random inputs and,
   with ``--video``, on real frames; the script exits non-zero if any output differs by more
-  than ``--tol`` (default 1e-2).  The landmark model's segmentation output (Identity_2) holds
-  logits up to ~1e3 in magnitude, so it is compared after a sigmoid, as MediaPipe uses it;
-  its raw difference (about 1 on such logits) is printed and recorded as well.
+  than ``--tol`` (default 1e-2).  Outputs pruned from the ONNX model are not compared.
 * Re-running produces byte-identical .onnx files (checked: same sha256 across runs and
   across fresh venvs): PYTHONHASHSEED is pinned and tf2onnx's counter-based generated
   names are rewritten canonically (see canonicalize_names).
@@ -88,10 +92,11 @@ MODELS = [
         "path_in_wheel": "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
         "input_range": (0.0, 1.0),  # RGB scaled to [0, 1]
         "size": 256,
-        "description": "BlazePose GHUM 3D landmark model (full). Input RGB in [0,1], NHWC.",
-        # The segmentation output holds logits of magnitude up to ~1e3; MediaPipe only uses
-        # sigmoid(logit), so that output is checked after the sigmoid (raw diff is printed).
-        "sigmoid_outputs": ["Identity_2"],
+        "description": "BlazePose GHUM 3D landmark model (full), without the segmentation "
+                       "output. Input RGB in [0,1], NHWC.",
+        # The segmentation mask: posekit never reads it, and its decoder is about 40% of the
+        # model's time on the CPU.
+        "prune_outputs": ["Identity_2"],
     },
 ]
 
@@ -323,9 +328,10 @@ def compare(tfl_path: str, onnx_path: str, spec, video: str | None, n_random: in
     raw: dict[str, float] = {}
     kinds: dict[str, int] = {}
     sig = set(spec.get("sigmoid_outputs", []))
+    pruned = set(spec.get("prune_outputs", []))
     for kind, x in make_inputs(spec, video, n_random):
         kinds[kind] = kinds.get(kind, 0) + 1
-        ref = run_tfl(x)
+        ref = {k: v for k, v in run_tfl(x).items() if k not in pruned}
         got = dict(zip(out_names, sess.run(out_names, {in_name: x})))
         for name, r in ref.items():
             if name not in got:
@@ -357,7 +363,10 @@ def compare_tflite(a: str, b: str, spec, n_random: int) -> float:
 # --------------------------------------------------------------------------- convert
 
 
-def convert(tfl_path: str, onnx_path: str) -> None:
+def convert(tfl_path: str, onnx_path: str, pruned_path: str | None = None,
+            drop: list[str] | None = None) -> int:
+    """tf2onnx, then canonical names; with `drop`, also writes `pruned_path` without those
+    outputs. Returns how many nodes pruning removed."""
     import onnx
     import tf2onnx
     tf2onnx.utils.INTERNAL_NAME = 1  # generated names independent of what ran before
@@ -369,6 +378,66 @@ def convert(tfl_path: str, onnx_path: str) -> None:
     canonicalize_names(model_proto)
     onnx.checker.check_model(model_proto)
     onnx.save_model(model_proto, onnx_path)
+    if not drop:
+        return 0
+    removed = prune_outputs(model_proto, drop)
+    onnx.checker.check_model(model_proto)
+    onnx.save_model(model_proto, pruned_path)
+    return removed
+
+
+def prune_outputs(model, drop: list[str]) -> int:
+    """Remove graph outputs `drop`, then every node, initializer and value_info that no
+    remaining output needs. Returns how many nodes went.
+
+    Runs after canonicalize_names, so the names and order of what is kept are those of the
+    unpruned file: pruning the full conversion, or a committed unpruned file, gives the same
+    bytes. Deterministic: one backward walk from the outputs, keeping graph order.
+    """
+    g = model.graph
+    names = {o.name for o in g.output}
+    missing = sorted(set(drop) - names)
+    if missing:
+        raise RuntimeError(f"prune_outputs: no output named {missing} (outputs: {sorted(names)})")
+    kept_outputs = [o for o in g.output if o.name not in drop]
+    needed = {o.name for o in kept_outputs}
+    keep_nodes = []
+    for n in reversed(g.node):  # ONNX nodes are topologically sorted
+        if any(o in needed for o in n.output):
+            keep_nodes.append(n)
+            needed.update(i for i in n.input if i)
+    keep_nodes.reverse()
+    removed = len(g.node) - len(keep_nodes)
+    nodes = [type(n)() for n in keep_nodes]
+    for dst, src in zip(nodes, keep_nodes):
+        dst.CopyFrom(src)
+    inits = [i for i in g.initializer if i.name in needed]
+    infos = [v for v in g.value_info if v.name in needed]
+    outs = list(kept_outputs)
+    for field, items in ((g.node, nodes), (g.initializer, inits), (g.value_info, infos),
+                         (g.output, outs)):
+        kept = [type(x)() for x in items]
+        for dst, src in zip(kept, items):
+            dst.CopyFrom(src)
+        del field[:]
+        field.extend(kept)
+    return removed
+
+
+def check_pruned(full_path: str, pruned_path: str, spec, video: str | None, n_random: int) -> float:
+    """Largest difference between the pruned and the unpruned model on the check inputs (the
+    same nodes and weights, so it must be 0)."""
+    import numpy as np
+    import onnxruntime as ort
+    full = ort.InferenceSession(full_path, providers=["CPUExecutionProvider"])
+    pruned = ort.InferenceSession(pruned_path, providers=["CPUExecutionProvider"])
+    in_name = pruned.get_inputs()[0].name
+    names = [o.name for o in pruned.get_outputs()]
+    worst = 0.0
+    for _, x in make_inputs(spec, video, n_random):
+        for a, b in zip(full.run(names, {in_name: x}), pruned.run(names, {in_name: x})):
+            worst = max(worst, float(np.max(np.abs(a.astype(np.float64) - b))))
+    return worst
 
 
 def canonicalize_names(model) -> None:
@@ -465,7 +534,9 @@ def main() -> int:
                     "MediaPipe Authors), under the Apache License, Version 2.0\n"
                     "(https://www.apache.org/licenses/LICENSE-2.0).\n"
                     "Modifications: converted to ONNX with tf2onnx; in the detector, sparse (DENSIFY)\n"
-                    "weights were stored densely. Weights and architecture are otherwise unchanged.\n"
+                    "weights were stored densely; in the landmark model, the segmentation output and\n"
+                    "the layers that only computed it were removed. Weights and architecture are\n"
+                    "otherwise unchanged.\n"
                     "\nThe licence file distributed with that package follows.\n\n")
             f.write(lic if lic else "(the package's licence file was not found)\n")
 
@@ -487,7 +558,22 @@ def main() -> int:
                     log("FAIL: densified TFLite model differs from the original")
                     ok = False
             onnx_path = os.path.join(out_dir, spec["name"] + ".onnx")
-            convert(dense, onnx_path)
+            drop = spec.get("prune_outputs", [])
+            if drop:
+                full_path = os.path.join(work, spec["name"] + ".unpruned.onnx")
+                removed = convert(dense, full_path, onnx_path, drop)
+                d = check_pruned(full_path, onnx_path, spec, args.video, args.random)
+                log(f"pruned outputs {drop}: {removed} nodes removed; pruned vs unpruned "
+                    f"max abs diff {d:.3g}")
+                steps.append(f"output{'s' if len(drop) > 1 else ''} {', '.join(drop)} removed, "
+                             f"with the {removed} nodes that only computed "
+                             f"{'them' if len(drop) > 1 else 'it'} (pruned vs unpruned max abs "
+                             f"diff: {d:.3g})")
+                if d != 0.0:
+                    log("FAIL: pruning changed the outputs that remain")
+                    ok = False
+            else:
+                convert(dense, onnx_path)
             worst, raw, kinds = compare(src, onnx_path, spec, args.video, args.random)
             for name, d in worst.items():
                 flag = "ok" if d <= args.tol else "FAIL"
@@ -525,6 +611,7 @@ def main() -> int:
                     "numpy": np.__version__,
                     "opset": OPSET,
                     "preprocessing": steps,
+                    "pruned_outputs": drop,
                 },
                 "inputs": ins,
                 "outputs": outs,
