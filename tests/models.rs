@@ -93,3 +93,22 @@ fn a_wrong_input_shape_is_an_error_not_a_panic() {
     let input = ArrayD::<f32>::zeros(vec![1, 10, 10, 3]);
     assert!(landmarks.run(input.view()).is_err());
 }
+
+#[test]
+fn the_landmark_model_computes_only_what_posekit_reads() {
+    // Landmarks, pose flag, heatmap, world landmarks; MediaPipe's 256×256 segmentation mask
+    // is pruned by scripts/convert_blazepose.py because nothing reads it.
+    let mut landmarks = engine().session(&builtin::LANDMARKS, 1).unwrap();
+    let shapes: Vec<_> = landmarks
+        .info()
+        .outputs
+        .iter()
+        .map(|o| o.shape.clone())
+        .collect();
+    assert_eq!(
+        shapes,
+        vec![vec![1, 195], vec![1, 1], vec![1, 64, 64, 39], vec![1, 117]]
+    );
+    let input = ArrayD::<f32>::zeros(vec![1, 256, 256, 3]);
+    assert_eq!(landmarks.run(input.view()).unwrap().arrays.len(), 4);
+}

@@ -322,6 +322,24 @@ mod tests {
     }
 
     #[test]
+    fn a_landmark_model_with_the_segmentation_mask_still_reads_the_same() {
+        // The built-in model has no mask; a `--landmarks` file straight from a conversion
+        // of MediaPipe's model has one more output, which posekit ignores.
+        let image = RgbImage::new(640, 480);
+        let people = |landmarks: FakeLandmarks| {
+            let det = FakeDetector::people(&[(0.3, 0.5), (0.7, 0.5)]);
+            let mut bp = BlazePose::new(Box::new(det), Box::new(landmarks)).unwrap();
+            bp.detect_persons(&image, 5).unwrap()
+        };
+        let pruned = people(FakeLandmarks::upright(0.9));
+        assert_eq!(pruned.len(), 2);
+        assert_eq!(
+            pruned,
+            people(FakeLandmarks::upright_with_segmentation(0.9))
+        );
+    }
+
+    #[test]
     fn image_mode_drops_duplicates_and_absent_poses() {
         let image = RgbImage::new(640, 480);
         // Two detections 2 px apart (NMS keeps both: the fake's boxes don't overlap) land

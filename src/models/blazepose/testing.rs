@@ -110,24 +110,32 @@ impl Inference for FakeDetector {
 #[derive(Clone)]
 pub struct FakeLandmarks {
     info: ModelInfo,
+    /// Whether it also returns the [1,256,256,1] segmentation mask, as conversions made
+    /// before the mask was pruned (and `--landmarks` files made elsewhere) do.
+    segmentation: bool,
     pub presence: Arc<Mutex<f32>>,
     pub calls: Arc<AtomicUsize>,
 }
 
 impl FakeLandmarks {
+    /// Shaped like the built-in model: the four outputs posekit reads.
     pub fn upright(presence: f32) -> Self {
+        Self::new(presence, false)
+    }
+
+    /// Shaped like MediaPipe's own model: the four plus the segmentation mask, third.
+    pub fn upright_with_segmentation(presence: f32) -> Self {
+        Self::new(presence, true)
+    }
+
+    fn new(presence: f32, segmentation: bool) -> Self {
+        let mut shapes: Vec<&[i64]> = vec![&[1, 195], &[1, 1], &[1, 64, 64, 39], &[1, 117]];
+        if segmentation {
+            shapes.insert(2, &[1, 256, 256, 1]);
+        }
         Self {
-            info: info(
-                "fake_landmarks",
-                &[1, 256, 256, 3],
-                &[
-                    &[1, 195],
-                    &[1, 1],
-                    &[1, 256, 256, 1],
-                    &[1, 64, 64, 39],
-                    &[1, 117],
-                ],
-            ),
+            info: info("fake_landmarks", &[1, 256, 256, 3], &shapes),
+            segmentation,
             presence: Arc::new(Mutex::new(presence)),
             calls: Arc::new(AtomicUsize::new(0)),
         }
@@ -156,9 +164,12 @@ impl Inference for FakeLandmarks {
             }
         }
         let presence = ArrayD::from_elem(IxDyn(&[1, 1]), *self.presence.lock().unwrap());
-        let seg = ArrayD::zeros(IxDyn(&[1, 256, 256, 1]));
         let heatmap = ArrayD::from_elem(IxDyn(&[1, 64, 64, 39]), -20.0);
         let world = ArrayD::zeros(IxDyn(&[1, 117]));
-        Ok(outputs(vec![lms, presence, seg, heatmap, world]))
+        let mut arrays = vec![lms, presence, heatmap, world];
+        if self.segmentation {
+            arrays.insert(2, ArrayD::zeros(IxDyn(&[1, 256, 256, 1])));
+        }
+        Ok(outputs(arrays))
     }
 }
