@@ -174,9 +174,9 @@ def measure_clip(clip: str, max_frames: int | None, binaries: list[tuple[str, st
 
 
 def print_table(result: dict, runs: int) -> None:
-    cap = f", first {result['max_frames']} frames" if result["max_frames"] else ""
-    print(f"\n{os.path.basename(result['clip'])} ({result['frames']} frames{cap}; "
-          f"median of {runs} runs)")
+    first = "the first " if result["max_frames"] else ""
+    print(f"\n{os.path.basename(result['clip'])} ({first}{result['frames']} frames; "
+          f"median of {runs} run{'s' if runs > 1 else ''})")
     header = ("command", "frames", "with person", "median s", "min … max s", "fps", "speed-up")
     lines = []
     for r in result["rows"]:
