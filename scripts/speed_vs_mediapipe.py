@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -88,19 +89,24 @@ def check_binary(path: str) -> str:
     return os.path.abspath(path)
 
 
-def time_command(cmd: list[str], log_dir: str, tag: str) -> float:
-    """Wall seconds of one run; its output goes to files so printing costs nothing."""
+def time_command(cmd: list[str], log_dir: str, tag: str) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one run; its output goes to files so printing
+    costs nothing. CPU time is reported too because it moves less than wall time when other
+    work shares the machine."""
     out_path = os.path.join(log_dir, f"{tag}.out")
     err_path = os.path.join(log_dir, f"{tag}.err")
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         rc = subprocess.run(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL).returncode
         elapsed = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if rc != 0:
         with open(err_path, "rb") as f:
             tail = f.read().decode("utf-8", "replace").strip().splitlines()[-15:]
         raise Failure(f"command failed (exit {rc}): {' '.join(cmd)}\n  " + "\n  ".join(tail))
-    return elapsed
+    return elapsed, cpu
 
 
 def posekit_frames(jsonl: str) -> tuple[int, int, int]:
@@ -136,7 +142,7 @@ def measure_clip(clip: str, max_frames: int | None, binaries: list[tuple[str, st
             commands.append({"name": f"posekit ({shown})", "cmd": cmd, "kind": "posekit",
                              "binary": path, "workers_flag": w, "output": out})
     for c in commands:
-        c["seconds"] = []
+        c["seconds"], c["cpu_seconds"] = [], []
 
     total = warmup + runs
     for rep in range(total):
@@ -144,11 +150,13 @@ def measure_clip(clip: str, max_frames: int | None, binaries: list[tuple[str, st
         # Rotate the order each repetition so no command always runs first.
         k = rep % len(commands)
         for c in commands[k:] + commands[:k]:
-            eprint(f"  {name}: {'run ' + str(rep - warmup + 1) if timed else 'warm-up'} "
-                   f"of {runs}: {c['name']}")
-            s = time_command(c["cmd"], work, f"{commands.index(c)}.{rep}")
+            step = (f"run {rep - warmup + 1} of {runs}" if timed
+                    else f"warm-up {rep + 1} of {warmup}")
+            eprint(f"  {name}: {step}: {c['name']}")
+            wall, cpu = time_command(c["cmd"], work, f"{commands.index(c)}.{rep}")
             if timed:
-                c["seconds"].append(s)
+                c["seconds"].append(wall)
+                c["cpu_seconds"].append(cpu)
 
     # What each side saw, from its last run.
     last = total - 1
@@ -159,7 +167,8 @@ def measure_clip(clip: str, max_frames: int | None, binaries: list[tuple[str, st
     for c in commands:
         row = {"command": c["name"], "argv": c["cmd"], "seconds": c["seconds"],
                "median_s": statistics.median(c["seconds"]),
-               "min_s": min(c["seconds"]), "max_s": max(c["seconds"])}
+               "min_s": min(c["seconds"]), "max_s": max(c["seconds"]),
+               "cpu_seconds": c["cpu_seconds"], "median_cpu_s": statistics.median(c["cpu_seconds"])}
         if c["kind"] == "mediapipe":
             row["frames"], row["frames_with_person"] = seen["frames"], seen["frames_with_person"]
         else:
@@ -177,12 +186,14 @@ def print_table(result: dict, runs: int) -> None:
     first = "the first " if result["max_frames"] else ""
     print(f"\n{os.path.basename(result['clip'])} ({first}{result['frames']} frames; "
           f"median of {runs} run{'s' if runs > 1 else ''})")
-    header = ("command", "frames", "with person", "median s", "min … max s", "fps", "speed-up")
+    header = ("command", "frames", "with person", "median s", "min … max s", "fps", "speed-up",
+              "CPU s")
     lines = []
     for r in result["rows"]:
         lines.append((r["command"], str(r["frames"]), str(r["frames_with_person"]), f"{r['median_s']:.2f}",
                       f"{r['min_s']:.2f} … {r['max_s']:.2f}",
-                      f"{r['frames'] / r['median_s']:.1f}", f"{r['speedup_vs_mediapipe']:.2f}×"))
+                      f"{r['frames'] / r['median_s']:.1f}", f"{r['speedup_vs_mediapipe']:.2f}×",
+                      f"{r['median_cpu_s']:.2f}"))
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
     fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
     print(fmt.format(*header))
@@ -242,7 +253,8 @@ def main() -> int:
                 raise Failure(f"--workers: {w!r} is neither 'default' nor a positive number")
 
         report = {
-            "about": "wall seconds per whole command; speedup = MediaPipe median / this median",
+            "about": "wall (and CPU) seconds per whole command; speedup = MediaPipe median wall "
+                     "/ this median wall",
             "machine": {"cores": os.cpu_count(), "platform": platform.platform(),
                         "python": platform.python_version()},
             "mediapipe": MP_VERSION, "runs": args.runs, "warmup": args.warmup, "clips": [],
