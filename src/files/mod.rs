@@ -69,3 +69,12 @@ impl FileError {
         }
     }
 }
+
+/// A FIFO at `path`, for the tests that check one is never opened (inside their own
+/// temporary folder).
+#[cfg(test)]
+fn mkfifo_for_tests(path: &std::path::Path) {
+    let name = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates that one file.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+}

@@ -235,9 +235,7 @@ mod tests {
         let err = resolve_for_writing(dir.path()).unwrap_err();
         assert!(err.to_string().contains("is a folder"), "{err}");
         let fifo = dir.path().join("pipe");
-        let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        // SAFETY: a valid NUL-terminated path inside our own temporary folder.
-        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        super::super::mkfifo_for_tests(&fifo);
         let err = resolve_for_writing(&fifo).unwrap_err();
         assert!(err.to_string().contains("FIFO"), "{err}");
         let err = check_input(&fifo).unwrap_err();

@@ -212,9 +212,7 @@ mod tests {
     fn a_fifo_is_refused_without_opening_it() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("posekit.toml");
-        let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        // SAFETY: a valid NUL-terminated path inside our own temporary folder.
-        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        super::super::mkfifo_for_tests(&fifo);
         let err = write_file(&fifo, b"x").unwrap_err();
         assert!(format!("{err:#}").contains("FIFO"), "{err:#}");
         assert!(std::fs::symlink_metadata(&fifo)

@@ -10,8 +10,7 @@ use super::sink::{FrameOut, Sink, SinkStage, Written};
 use super::workers::WorkerModels;
 use crate::image::RgbImage;
 use crate::media::decode::{Frame, SourceError, SourceEvent, VideoInfo};
-use crate::models::blazepose::testing::{FakeDetector, FakeLandmarks};
-use crate::models::blazepose::BlazePose;
+use crate::models::blazepose::testing::one_person_blazepose;
 use crate::output::wire::Summary;
 
 /// `frames` blank 4:3 frames (the fake detector's letterbox), with a corrupt one at each
@@ -125,11 +124,7 @@ impl Sink for Collect {
 fn fake_models(workers: usize) -> Vec<WorkerModels> {
     (0..workers)
         .map(|_| WorkerModels {
-            pose: BlazePose::new(
-                Box::new(FakeDetector::people(&[(0.5, 0.5)])),
-                Box::new(FakeLandmarks::upright(0.9)),
-            )
-            .unwrap(),
+            pose: one_person_blazepose(),
             hmr2: None,
         })
         .collect()

@@ -200,8 +200,7 @@ pub fn lower_priority() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::blazepose::testing::{FakeDetector, FakeLandmarks};
-    use crate::models::blazepose::BlazePose;
+    use crate::models::blazepose::testing::one_person_blazepose;
 
     fn png(width: u32, height: u32) -> Bytes {
         let mut out = std::io::Cursor::new(Vec::new());
@@ -214,11 +213,7 @@ mod tests {
     fn fake_pool(workers: usize, queue: usize, delay_ms: u64) -> (Pool, PoolHandle) {
         let models = (0..workers)
             .map(|_| WorkerModels {
-                pose: BlazePose::new(
-                    Box::new(FakeDetector::people(&[(0.5, 0.5)])),
-                    Box::new(FakeLandmarks::upright(0.9)),
-                )
-                .unwrap(),
+                pose: one_person_blazepose(),
                 hmr2: None,
             })
             .collect();

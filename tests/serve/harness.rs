@@ -120,6 +120,28 @@ impl Server {
         format!("http://{}{path}", self.address)
     }
 
+    /// `GET /health`, parsed.
+    pub fn health(&self) -> Value {
+        client()
+            .get(self.url("/health"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
+    /// Waits (at most 20 s) until a pose worker holds a request.
+    pub fn wait_until_a_worker_is_busy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.health()["workers"]["busy"] != 1 {
+            assert!(
+                Instant::now() < deadline,
+                "the request never reached a worker"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// SIGTERM, then waits (at most 30 s) for a graceful exit; returns status and log.
     pub fn terminate(self) -> (ExitStatus, String) {
         self.signal(libc::SIGTERM);

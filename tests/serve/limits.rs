@@ -98,23 +98,7 @@ fn sigterm_finishes_the_request_in_flight_then_exits() {
             .map(|r| r.status().as_u16())
     });
     // Wait until the worker has the request, then ask the server to stop.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let health: Value = client()
-            .get(server.url("/health"))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        if health["workers"]["busy"] == 1 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the request never reached a worker"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    server.wait_until_a_worker_is_busy();
     let address = server.address();
     let (status, log) = server.terminate();
     assert_eq!(in_flight.join().unwrap().unwrap(), 200, "{log}");

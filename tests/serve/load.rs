@@ -103,12 +103,7 @@ fn under_load_every_request_is_answered_and_health_too() {
     );
 
     // Nothing is left queued or half-done once the load is gone.
-    let health: Value = client()
-        .get(server.url("/health"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let health = server.health();
     assert_eq!(health["queue"]["depth"], 0);
     assert_eq!(health["workers"]["busy"], 0);
     server.stop();

@@ -218,12 +218,7 @@ fn with_hmr2_pose_answers_carry_the_smpl_block() {
     let _shared = harness::shared();
     let png = encode(&clip_frame(20), image::ImageFormat::Png);
     let server = Server::start(&["-w", "2", "--hmr2", HMR2_SMALL]);
-    let health: Value = client()
-        .get(server.url("/health"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let health = server.health();
     let names = health["models"].to_string();
     assert!(names.contains("hmr2_small.onnx"), "{names}");
     let answer: Value = client()

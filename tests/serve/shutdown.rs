@@ -179,23 +179,7 @@ fn a_second_signal_quits_at_once_and_removes_the_upload_folder() {
             .body(png)
             .send()
     });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let health: Value = client()
-            .get(server.url("/health"))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        if health["workers"]["busy"] == 1 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the request never reached a worker"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    server.wait_until_a_worker_is_busy();
     server.signal(libc::SIGTERM);
     server.wait_for_log("SIGTERM: not accepting new connections");
     server.signal(libc::SIGTERM);

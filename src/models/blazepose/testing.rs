@@ -173,3 +173,12 @@ impl Inference for FakeLandmarks {
         Ok(outputs(arrays))
     }
 }
+
+/// BlazePose on fakes that find one upright person in the middle of every frame.
+pub fn one_person_blazepose() -> super::BlazePose {
+    super::BlazePose::new(
+        Box::new(FakeDetector::people(&[(0.5, 0.5)])),
+        Box::new(FakeLandmarks::upright(0.9)),
+    )
+    .expect("the fakes meet the models' contract")
+}
