@@ -218,6 +218,7 @@ fn parse_summary(stdout: &[u8]) -> Result<PipelineRun> {
             write_s: num(&stages["write_s"]),
             render_s: num(&stages["render_s"]),
             hmr2_s: num(&stages["hmr2_s"]),
+            ..Stages::default()
         },
     })
 }

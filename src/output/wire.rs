@@ -207,6 +207,11 @@ pub struct Stages {
     pub write_s: f64,
     /// Drawing and encoding the overlay video (the writer).
     pub render_s: f64,
+    /// Detector calls, so that `detect_s` per call can be set against the bare model.
+    pub detector_calls: u64,
+    /// Landmark-model calls (one per person tracked or looked for in a frame), so that
+    /// `landmarks_s` per call can be set against the bare model.
+    pub landmark_calls: u64,
 }
 
 impl Stages {
@@ -217,6 +222,8 @@ impl Stages {
         self.hmr2_s += other.hmr2_s;
         self.write_s += other.write_s;
         self.render_s += other.render_s;
+        self.detector_calls += other.detector_calls;
+        self.landmark_calls += other.landmark_calls;
     }
 }
 

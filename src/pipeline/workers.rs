@@ -254,6 +254,8 @@ impl Worker<'_> {
                 decode_s,
                 detect_s: times.detect.as_secs_f64(),
                 landmarks_s: times.landmarks.as_secs_f64(),
+                detector_calls: times.detector_calls,
+                landmark_calls: times.landmark_calls,
                 hmr2_s,
                 ..Stages::default()
             },

@@ -50,6 +50,8 @@ pub struct BlazePose {
 pub struct StageTimes {
     pub detect: Duration,
     pub landmarks: Duration,
+    pub detector_calls: u64,
+    pub landmark_calls: u64,
 }
 
 const HEATMAP_LEN: usize = HEATMAP_SIZE * HEATMAP_SIZE * NUM_MODEL_LANDMARKS;
@@ -128,6 +130,7 @@ impl BlazePose {
         let started = Instant::now();
         let detections = self.run_detector(image);
         self.times.detect += started.elapsed();
+        self.times.detector_calls += 1;
         detections
     }
 
@@ -160,6 +163,7 @@ impl BlazePose {
         let started = Instant::now();
         let result = self.run_landmarks(image, roi);
         self.times.landmarks += started.elapsed();
+        self.times.landmark_calls += 1;
         result
     }
 
