@@ -146,14 +146,25 @@ mod tests {
 
     #[test]
     fn hanging_program_is_killed_at_the_deadline() {
-        let start = Instant::now();
+        // The shell writes its PID, then becomes `sleep`: after the deadline that process
+        // must be gone (killed and reaped), not left running.
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let script = format!("echo $$ > '{}'; exec sleep 10", pid_file.display());
         let run = run_with_timeout(
-            Path::new("sleep"),
-            &["10"],
+            Path::new("sh"),
+            &["-c", &script],
             None,
-            Duration::from_millis(100),
+            Duration::from_millis(500),
         );
         assert_eq!(run, Run::TimedOut);
-        assert!(start.elapsed() < Duration::from_secs(5));
+        let pid: libc::pid_t = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
+        let exists = unsafe { libc::kill(pid, 0) } == 0;
+        assert!(!exists, "the timed-out program still runs");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -67,7 +67,8 @@ fn a_full_queue_a_slow_worker_and_a_slow_upload_time_out_cleanly() {
         "the accepted one times out: {answers:?}"
     );
 
-    // A client that announces 1000 bytes and sends 4 gets 408 when the timeout is up.
+    // A client that announces 1000 bytes and sends 4 gets 408 when the timeout is up. The
+    // client gives up at 10 s, so an answer at all is the server's own timeout at work.
     let mut stream = TcpStream::connect(server.address()).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -75,11 +76,11 @@ fn a_full_queue_a_slow_worker_and_a_slow_upload_time_out_cleanly() {
     stream
         .write_all(b"POST /v1/pose HTTP/1.1\r\nHost: t\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n\x89PNG")
         .unwrap();
-    let started = Instant::now();
     let mut head = [0u8; 12];
-    stream.read_exact(&mut head).unwrap();
+    stream
+        .read_exact(&mut head)
+        .expect("the server answers before the client's 10 s are up");
     assert_eq!(&head, b"HTTP/1.1 408");
-    assert!(started.elapsed() < Duration::from_secs(5));
     server.stop();
 }
 
