@@ -19,13 +19,14 @@ use crate::engine::{data_dir, Engine, RuntimeSearch, WeightSharing};
 use crate::files::{write_file, Written};
 use crate::pipeline::mesh::Hmr2Options;
 use crate::pipeline::Mode;
+use crate::system::resources::usable_cores;
 use crate::tune::limits::check_layout;
 use crate::tune::machine::this_machine_key;
 use crate::tune::ModelCost;
 
 pub fn run(args: &BenchArgs) -> Result<BenchReport> {
     let video = choose_video(&args.video)?;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = usable_cores();
     let layouts = match &args.layouts {
         Some(list) => layout::parse_list(list)?,
         None => layout::sensible_for(cores),

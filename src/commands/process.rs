@@ -17,11 +17,14 @@ use super::stdout::print_line;
 use crate::cli::{Hmr2WeightsArg, ModeArg, ProcessArgs};
 use crate::config::{config_path, load, saved_layout, Config};
 use crate::engine::{Engine, RuntimeSearch, WeightSharing};
-use crate::files::{check_input, default_output, partial_path, resolve_for_writing, Claims};
+use crate::files::{
+    check_input, default_output, partial_path, resolve_for_writing, Claims, Resolved,
+};
 use crate::output::jsonl::is_posekit_result;
 use crate::pipeline::mesh::Hmr2Options;
 use crate::pipeline::{load_worker_models, process_file, Mode, Outcome, ProcessOptions};
-use crate::tune::limits::{check_layout, usable_cores};
+use crate::system::resources::usable_cores;
+use crate::tune::limits::check_layout;
 use crate::tune::machine::this_machine_key;
 use crate::tune::ModelCost;
 
@@ -128,22 +131,24 @@ fn models_named(args: &ProcessArgs) -> impl Iterator<Item = &PathBuf> {
 fn plan_video(args: &ProcessArgs, video: &Path, claims: &mut Claims) -> Result<ProcessOptions> {
     check_input(video)?;
     let output = args.output.clone().unwrap_or_else(|| default_output(video));
+    // (flag, path, whether it is the JSON Lines result posekit may replace when it wrote it)
     let outputs = [
-        ("-o/--output", Some(&output)),
-        ("--render", args.render.as_ref()),
-        ("--npz", args.npz.as_ref()),
+        ("-o/--output", Some(&output), true),
+        ("--render", args.render.as_ref(), false),
+        ("--npz", args.npz.as_ref(), false),
     ];
-    for (what, path) in outputs {
+    for (what, path, is_result) in outputs {
         let Some(path) = path else { continue };
         let target = resolve_for_writing(path)?;
         claims.output(what, &target)?;
+        guard_existing(what, &target, is_result, args.overwrite)?;
         // Partial results go beside the real file, as the writers put them.
         claims.partial(
             &format!("the partial name of {what}"),
             &partial_path(&target.real),
         )?;
     }
-    options_for(args, output)
+    Ok(options_for(args, output))
 }
 
 /// What happened to each video of the batch.
@@ -188,15 +193,8 @@ fn short_reason(e: &anyhow::Error) -> String {
     root.lines().next().unwrap_or_default().to_string()
 }
 
-fn options_for(args: &ProcessArgs, output: PathBuf) -> Result<ProcessOptions> {
-    guard_result_file(&output, args.overwrite)?;
-    if let Some(render) = &args.render {
-        guard_existing(render, "--render", args.overwrite)?;
-    }
-    if let Some(npz) = &args.npz {
-        guard_existing(npz, "--npz", args.overwrite)?;
-    }
-    Ok(ProcessOptions {
+fn options_for(args: &ProcessArgs, output: PathBuf) -> ProcessOptions {
+    ProcessOptions {
         mode: mode_of(args.mode),
         max_people: args.pose.max_people,
         detect_every: args.pose.detect_every,
@@ -207,7 +205,7 @@ fn options_for(args: &ProcessArgs, output: PathBuf) -> Result<ProcessOptions> {
         rotmat: args.rotmat,
         npz: args.npz.clone(),
         frames_done: None,
-    })
+    }
 }
 
 fn mode_of(mode: ModeArg) -> Mode {
@@ -229,28 +227,20 @@ fn hmr2_options(args: &ProcessArgs) -> Option<Hmr2Options> {
     })
 }
 
-/// A result posekit wrote can be regenerated, so it may be replaced; any other file is
-/// the user's and is never destroyed without `--overwrite`.
-fn guard_result_file(output: &Path, overwrite: bool) -> Result<()> {
-    let target = resolve_for_writing(output)?;
-    if target.exists && !overwrite && !is_posekit_result(&target.real) {
-        bail!(
-            "{} exists and is not a posekit result; refusing to replace it.\nFix: choose another path with -o, or pass --overwrite",
-            output.display()
-        );
+/// An existing file at an output is replaced only with `--overwrite`, except a result
+/// (`-o`) that posekit wrote itself: it can be regenerated, so it may be replaced.
+fn guard_existing(what: &str, target: &Resolved, is_result: bool, overwrite: bool) -> Result<()> {
+    if !target.exists || overwrite {
+        return Ok(());
     }
-    Ok(())
-}
-
-/// An existing overlay or archive is replaced only with `--overwrite`.
-fn guard_existing(path: &Path, flag: &str, overwrite: bool) -> Result<()> {
-    if resolve_for_writing(path)?.exists && !overwrite {
-        bail!(
-            "{} already exists; refusing to replace it.\nFix: choose another {flag} path, or pass --overwrite",
-            path.display()
-        );
+    let shown = target.given.display();
+    if is_result {
+        if !is_posekit_result(&target.real) {
+            bail!("{shown} exists and is not a posekit result; refusing to replace it.\nFix: choose another path with -o, or pass --overwrite");
+        }
+        return Ok(());
     }
-    Ok(())
+    bail!("{shown} already exists; refusing to replace it.\nFix: choose another {what} path, or pass --overwrite")
 }
 
 /// The worker layout of a run, and where it came from (for messages).

@@ -11,7 +11,8 @@ use crate::config::{config_path, load, Config, DEFAULT_SERVE_PORT};
 use crate::engine::{Engine, RuntimeSearch};
 use crate::serve::errors::MB;
 use crate::serve::ServeConfig;
-use crate::tune::limits::{check_layout, usable_cores};
+use crate::system::resources::usable_cores;
+use crate::tune::limits::check_layout;
 
 /// Pose requests queued per worker by default: enough to ride out a burst, few enough
 /// that a queued request still finishes well inside the timeout.
@@ -35,10 +36,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
 
 /// Flags first, then posekit.toml, then built-in defaults.
 fn to_config(args: &ServeArgs, file: &Config) -> Result<ServeConfig> {
-    let workers = args
-        .workers
-        .or(file.workers)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let workers = args.workers.or(file.workers).unwrap_or_else(usable_cores);
     if workers == 0 || args.threads_per_worker == 0 {
         bail!("--workers and --threads-per-worker must be at least 1");
     }

@@ -45,12 +45,7 @@ pub fn service(facts: &SystemFacts) -> Check {
             format!("something on {at} answers GET /health with 200 {reason}, but it is not posekit's pose service"),
         )
         .detail(what.clone())
-        .fix(format!(
-            "Another program holds port {0}: find it with `ss -ltnp 'sport = :{0}'`, stop it, \
-             or run the pose service on another port (`posekit serve --port N`, or [serve] port in posekit.toml) \
-             and point doctor at it with --port",
-            s.port
-        )),
+        .fix(port_taken(s.port)),
         (Connect::Listening, Probe::Found(Health::Status { code, reason, .. })) => Check::new(
             ID,
             Status::Failure,
@@ -67,11 +62,7 @@ pub fn service(facts: &SystemFacts) -> Check {
             format!("something listens on {at} but does not speak HTTP"),
         )
         .detail(reason.clone())
-        .fix(format!(
-            "Another program holds port {0}: find it with `ss -ltnp 'sport = :{0}'`, stop it, \
-             or run the pose service on another port ([serve] port in posekit.toml)",
-            s.port
-        )),
+        .fix(port_taken(s.port)),
         (Connect::Listening, Probe::TimedOut { probe, after }) => Check::new(
             ID,
             Status::Warning,
@@ -124,6 +115,15 @@ fn with_wsl_advice(facts: &SystemFacts, mut check: Check) -> Check {
         check.fix = Some(format!("{fix}. Under WSL2: {advice}"));
     }
     check
+}
+
+/// The fix when something other than posekit's service holds the port.
+fn port_taken(port: u16) -> String {
+    format!(
+        "Another program holds port {port}: find it with `ss -ltnp 'sport = :{port}'`, stop it, \
+         or run the pose service on another port (`posekit serve --port N`, or [serve] port in posekit.toml) \
+         and point doctor at it with --port"
+    )
 }
 
 #[cfg(test)]

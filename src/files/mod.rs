@@ -60,6 +60,27 @@ pub enum FileError {
     },
 }
 
+/// Moves a finished temporary into place: over `target` when the run completed, else to a
+/// partial name beside it (see [`partial_destination`]; `is_ours` recognises posekit's
+/// own partial files). Returns the path to show: the one the user gave, or the partial.
+pub fn keep(
+    temp: TempFile,
+    target: &Resolved,
+    interrupted: bool,
+    is_ours: impl Fn(&std::path::Path) -> bool,
+) -> Result<PathBuf, FileError> {
+    let (dest, shown) = match interrupted {
+        true => {
+            let partial = partial_destination(&target.real, is_ours);
+            (partial.clone(), partial)
+        }
+        false => (target.real.clone(), target.given.clone()),
+    };
+    temp.persist(&dest)
+        .map_err(|e| FileError::io("move the finished file to", &shown, e))?;
+    Ok(shown)
+}
+
 impl FileError {
     pub(crate) fn io(action: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
         FileError::Io {

@@ -17,7 +17,7 @@ use ffmpeg_next as ff;
 
 use super::decode::convert::{set_colorspace, Matrix};
 use super::decode::init_ffmpeg;
-use crate::files::{partial_destination, resolve_for_writing, Resolved, TempFile};
+use crate::files::{keep, resolve_for_writing, Resolved, TempFile};
 use crate::image::RgbImage;
 
 /// The container comment of every overlay posekit writes.
@@ -271,18 +271,10 @@ impl Renderer {
         } = self;
         // Closing the container flushes FFmpeg's buffers before the rename.
         drop(output);
-        let (dest, shown) = match interrupted {
-            true => {
-                let partial = partial_destination(&target.real, is_posekit_video);
-                (partial.clone(), partial)
-            }
-            false => (target.real.clone(), target.given.clone()),
-        };
-        temp.persist(&dest).map_err(|e| RenderError::Write {
-            path: shown.display().to_string(),
+        keep(temp, &target, interrupted, is_posekit_video).map_err(|e| RenderError::Write {
+            path: target.given.display().to_string(),
             reason: e.to_string(),
-        })?;
-        Ok(shown)
+        })
     }
 
     fn write_packets(&mut self) -> Result<(), RenderError> {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::files::{partial_destination, resolve_for_writing, FileError, Resolved, TempFile};
+use crate::files::{keep, resolve_for_writing, FileError, Resolved, TempFile};
 
 /// Writes a result file safely; see the module docs.
 pub struct JsonlWriter {
@@ -74,15 +74,7 @@ impl JsonlWriter {
         };
         out.into_inner()
             .map_err(|e| io_error(&target.given, e.into_error()))?;
-        let (dest, shown) = match interrupted {
-            true => {
-                let partial = partial_destination(&target.real, is_posekit_result);
-                (partial.clone(), partial)
-            }
-            false => (target.real.clone(), target.given.clone()),
-        };
-        temp.persist(&dest).map_err(|e| io_error(&shown, e))?;
-        Ok(shown)
+        Ok(keep(temp, &target, interrupted, is_posekit_result)?)
     }
 
     fn io_error(&self, source: std::io::Error) -> WriteError {

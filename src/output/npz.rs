@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::files::{partial_destination, resolve_for_writing, Resolved, TempFile};
+use crate::files::{keep, resolve_for_writing, Resolved, TempFile};
 
 /// The zip comment of every archive posekit writes (numpy ignores it).
 const ARCHIVE_COMMENT: &[u8] = b"written by posekit";
@@ -144,15 +144,7 @@ impl NpzWriter {
         let temp = TempFile::beside(&self.target.real);
         self.write_zip(temp.path())
             .map_err(|e| io_context(&self.target.given, e))?;
-        let (dest, shown) = match interrupted {
-            true => {
-                let partial = partial_destination(&self.target.real, is_posekit_npz);
-                (partial.clone(), partial)
-            }
-            false => (self.target.real.clone(), self.target.given.clone()),
-        };
-        temp.persist(&dest).map_err(|e| io_context(&shown, e))?;
-        Ok(shown)
+        keep(temp, &self.target, interrupted, is_posekit_npz).map_err(std::io::Error::other)
     }
 
     fn write_zip(&mut self, temp: &Path) -> std::io::Result<()> {

@@ -81,46 +81,41 @@ pub fn load_worker_models(
     workers: usize,
     threads_per_worker: usize,
 ) -> Result<LoadedModels, PipelineError> {
+    let meshes = match hmr2 {
+        Some(h) => super::mesh::load(engine, h, workers, threads_per_worker)?,
+        None => Vec::new(),
+    };
     load_worker_models_with(
         engine,
         detector,
         landmarks,
-        hmr2,
-        workers,
+        hmr2.map(|h| h.sharing),
         threads_per_worker,
-        Vec::new(),
+        meshes,
+        workers,
     )
 }
 
-/// As [`load_worker_models`], with HMR2 handles made beforehand: `serve` makes the
-/// handles of its pose workers and of its job workers in one go, so that both hold the
-/// one copy of the weights. Handles missing from `meshes` are made here.
+/// As [`load_worker_models`], around HMR2 handles the caller made (`sharing` says how):
+/// `serve` makes the handles of its pose workers and of its job workers in one go, so
+/// that both hold the one copy of the weights. With no handles there is no HMR2.
 pub fn load_worker_models_with(
     engine: &Engine,
     detector: &ModelSource,
     landmarks: &ModelSource,
-    hmr2: Option<&Hmr2Options>,
-    workers: usize,
+    sharing: Option<WeightSharing>,
     threads_per_worker: usize,
-    mut meshes: Vec<Hmr2>,
+    meshes: Vec<Hmr2>,
+    workers: usize,
 ) -> Result<LoadedModels, PipelineError> {
     let (poses, mut refs) =
         load_blazepose(engine, detector, landmarks, workers, threads_per_worker)?;
-    let mut meshes: Vec<Option<Hmr2>> = match hmr2 {
-        Some(h) => {
-            if meshes.len() < workers {
-                let more = workers - meshes.len();
-                meshes.extend(super::mesh::load(engine, h, more, threads_per_worker)?);
-            }
-            let loaded = meshes;
-            refs.extend(loaded.first().map(|m| ModelRef {
-                name: m.info().name.clone(),
-                sha256: m.info().sha256.clone(),
-            }));
-            loaded.into_iter().map(Some).collect()
-        }
-        None => Vec::new(),
-    };
+    refs.extend(meshes.first().map(|m| ModelRef {
+        name: m.info().name.clone(),
+        sha256: m.info().sha256.clone(),
+    }));
+    let hmr2_sharing = sharing.filter(|_| !meshes.is_empty());
+    let mut meshes: Vec<Option<Hmr2>> = meshes.into_iter().map(Some).collect();
     meshes.resize_with(poses.len(), || None);
     let workers = poses
         .into_iter()
@@ -131,7 +126,7 @@ pub fn load_worker_models_with(
         workers,
         refs,
         threads_per_worker,
-        hmr2_sharing: hmr2.map(|h| h.sharing),
+        hmr2_sharing,
     })
 }
 

@@ -158,10 +158,10 @@ fn load_models(engine: &Engine, config: &ServeConfig) -> Result<(LoadedModels, L
             engine,
             &config.detector,
             &config.landmarks,
-            hmr2.as_ref(),
-            workers,
+            hmr2.as_ref().map(|h| h.sharing),
             config.threads_per_worker,
             meshes,
+            workers,
         )
     };
     Ok((

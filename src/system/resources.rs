@@ -66,6 +66,12 @@ pub fn memory() -> MemoryFacts {
     }
 }
 
+/// The logical cores this process may use (its affinity mask and cgroup quota included):
+/// the one place posekit asks, for its default worker count and its layout bound.
+pub fn usable_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 pub fn cpu() -> CpuFacts {
     let logical = System::new()
         .map(|mut system| {
@@ -73,7 +79,7 @@ pub fn cpu() -> CpuFacts {
             system.cpus().len()
         })
         .unwrap_or(0);
-    let usable = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let usable = usable_cores();
     CpuFacts {
         logical: logical.max(usable),
         physical: System::physical_core_count().ok(),

@@ -44,11 +44,6 @@ pub fn check_layout(
     })
 }
 
-/// The logical cores this process may use (its affinity mask and cgroup quota included).
-pub fn usable_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
