@@ -110,6 +110,28 @@ fn a_complete_result_is_skipped_and_a_changed_setting_or_input_redone() {
 }
 
 #[test]
+fn a_complete_result_removes_posekits_own_partial_and_keeps_the_users() {
+    let sandbox = Sandbox::new();
+    clips(&sandbox, &["a.webm", "b.webm"]);
+    ok(&process(&sandbox, &["a.webm"]));
+    // An interrupted run's leftover (posekit's header) and a user's file at that name.
+    std::fs::rename(
+        sandbox.path("a.poses.jsonl"),
+        sandbox.path("a.poses.partial.jsonl"),
+    )
+    .unwrap();
+    std::fs::write(sandbox.path("b.poses.partial.jsonl"), "the user's own\n").unwrap();
+    let out = process(&sandbox, &["a.webm", "b.webm"]);
+    ok(&out);
+    says(&out, "the partial result this run supersedes");
+    assert!(!sandbox.path("a.poses.partial.jsonl").exists());
+    assert_eq!(
+        std::fs::read_to_string(sandbox.path("b.poses.partial.jsonl")).unwrap(),
+        "the user's own\n"
+    );
+}
+
+#[test]
 fn shards_split_a_manifest_without_overlap() {
     let sandbox = Sandbox::new();
     clips(&sandbox, &["v/a.webm", "v/b.webm", "v/c.webm"]);

@@ -87,7 +87,15 @@ pub fn run(args: &ProcessArgs) -> Result<Ending> {
     )?;
     let cancel = install_ctrl_c()?;
     let mut tally = Tally::default();
-    for (input, plan) in plans {
+    let count = plans.len();
+    for (position, (input, plan)) in plans.into_iter().enumerate() {
+        if count > 1 {
+            eprintln!(
+                "posekit: [{}/{count}] {}",
+                position + 1,
+                input.path.display()
+            );
+        }
         let started = Instant::now();
         let result = plan.and_then(|plan| run_one(args, &mut models, &plan, &cancel));
         let line = match result {
@@ -238,9 +246,26 @@ fn run_one(
             Decision::Run => {}
         }
     }
-    let outcome = process_file(models, &plan.input, &plan.options, cancel)
-        .with_context(|| format!("processing {}", plan.input.path().display()))?;
+    // The errors name their file; report_failure adds the input.
+    let outcome = process_file(models, &plan.input, &plan.options, cancel)?;
+    if !outcome.summary.interrupted {
+        remove_superseded_partial(&outcome.output);
+    }
     Ok(Done::Ran(Box::new(outcome)))
+}
+
+/// A partial result posekit left from an interrupted run of this input is superseded once
+/// the complete one lands; anything else at that name is the user's and stays.
+fn remove_superseded_partial(output: &Path) {
+    let partial = partial_path(output);
+    let ours = std::fs::symlink_metadata(&partial).is_ok_and(|m| m.file_type().is_file())
+        && is_posekit_result(&partial);
+    if ours && std::fs::remove_file(&partial).is_ok() {
+        eprintln!(
+            "posekit: removed {}, the partial result this run supersedes",
+            partial.display()
+        );
+    }
 }
 
 fn open_report(args: &ProcessArgs, claims: &mut Claims) -> Result<Option<Report>> {
@@ -400,8 +425,10 @@ impl Tally {
             if !reasons.is_empty() {
                 line.push_str(&format!(": {}", reasons.join(", ")));
             }
-            if self.interrupted && left > 0 {
-                line.push_str(&format!("; interrupted, {left} not started"));
+            match (self.interrupted, left) {
+                (true, 0) => line.push_str("; interrupted"),
+                (true, left) => line.push_str(&format!("; interrupted, {left} not started")),
+                _ => {}
             }
             eprintln!("{line}");
         }
