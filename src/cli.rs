@@ -440,12 +440,25 @@ pub struct PoseArgs {
     #[arg(long, value_name = "K", default_value_t = 30)]
     pub detect_every: u32,
 
-    /// Use this BlazePose detector ONNX file instead of the built-in one.
-    #[arg(long, value_name = "PATH")]
+    /// What finds people for the landmark model. `blazepose` is MediaPipe's own detector,
+    /// built for one prominent person (the MediaPipe-faithful path); `movenet` is MoveNet
+    /// MultiPose Lightning, which finds up to six people. In video mode the detector only
+    /// looks for newcomers and lost people; tracking does the rest.
+    #[arg(long, value_enum, default_value_t = PersonDetectorArg::Blazepose)]
+    pub person_detector: PersonDetectorArg,
+
+    /// Use this person-detector ONNX file instead of the built-in one (a BlazePose
+    /// detector, or a MoveNet MultiPose model; told apart by their tensors).
+    #[arg(long, value_name = "PATH", conflicts_with = "person_detector")]
     pub detector: Option<PathBuf>,
 
+    /// BlazePose's landmark model: MediaPipe's `model_complexity` 0 (`lite`, fastest), 1
+    /// (`full`, the default) or 2 (`heavy`, most accurate and about 3× slower than full).
+    #[arg(long, value_enum, default_value_t = LandmarkModelArg::Full)]
+    pub landmark_model: LandmarkModelArg,
+
     /// Use this BlazePose landmark ONNX file instead of the built-in one.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "landmark_model")]
     pub landmarks: Option<PathBuf>,
 
     /// Also recover each person's 3D body mesh (SMPL parameters and camera) with this
@@ -463,6 +476,19 @@ pub struct RuntimeArgs {
     /// installed Python onnxruntime package.
     #[arg(long, value_name = "PATH", global = true)]
     pub ort_lib: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LandmarkModelArg {
+    Lite,
+    Full,
+    Heavy,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PersonDetectorArg {
+    Blazepose,
+    Movenet,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

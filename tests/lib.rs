@@ -8,6 +8,7 @@ mod common;
 mod batch;
 mod bench;
 mod cluster;
+mod detector;
 mod doctor;
 mod hmr2;
 mod models;
