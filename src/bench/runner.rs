@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 
 use super::layout::Layout;
 use super::{PipelineRun, Runner};
+use crate::tracking::TrackingOptions;
 use crate::engine::{Engine, ModelSource};
 use crate::image::RgbImage;
 use crate::media::decode::{Frame, SourceError, SourceEvent, VideoInfo, VideoSource};
@@ -137,6 +138,9 @@ impl Runner for RealRunner<'_> {
             max_frames: Some(s.frames),
             progress: false,
             frames_done: None,
+            // The ceiling measures the models; the frame-ordered stages are cheap and
+            // timed in every summary's `track_s`.
+            tracking: TrackingOptions::default(),
         };
         let started = Instant::now();
         let report = process_video(

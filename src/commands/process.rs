@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 
 use super::blazepose_sources;
 use super::stdout::print_line;
-use crate::cli::{Hmr2WeightsArg, ModeArg, ProcessArgs};
+use crate::cli::{Hmr2WeightsArg, ModeArg, ProcessArgs, SmoothArg, TrackArgs};
 use crate::config::{config_path, load, saved_layout, Config};
 use crate::engine::{Engine, RuntimeSearch, WeightSharing};
 use crate::files::{
@@ -27,6 +27,7 @@ use crate::system::resources::usable_cores;
 use crate::tune::limits::check_layout;
 use crate::tune::machine::this_machine_key;
 use crate::tune::ModelCost;
+use crate::tracking::{Smoothing, TrackingOptions};
 
 /// How the command ended, for the exit code.
 #[derive(Debug, PartialEq, Eq)]
@@ -205,6 +206,25 @@ fn options_for(args: &ProcessArgs, output: PathBuf) -> ProcessOptions {
         rotmat: args.rotmat,
         npz: args.npz.clone(),
         frames_done: None,
+        tracking: tracking_of(&args.tracks, args.mode),
+    }
+}
+
+/// The frame-ordered stages' options. Smoothing defaults by mode (see
+/// [`Smoothing::VIDEO_DEFAULT`]); image mode treats frames as unrelated and stays as the
+/// model gave them.
+fn tracking_of(args: &TrackArgs, mode: ModeArg) -> TrackingOptions {
+    let smoothing = match (args.smooth, mode) {
+        (Some(SmoothArg::None), _) | (None, ModeArg::Image) => Smoothing::None,
+        (Some(SmoothArg::Causal), _) => Smoothing::Causal,
+        (Some(SmoothArg::Offline), _) => Smoothing::Offline,
+        (None, ModeArg::Video) => Smoothing::VIDEO_DEFAULT,
+    };
+    TrackingOptions {
+        max_gap_s: args.max_gap,
+        smoothing,
+        cutoff_hz: args.cutoff,
+        fill_gaps_s: args.fill_gaps,
     }
 }
 

@@ -9,12 +9,15 @@ use std::sync::Arc;
 use super::error::PipelineError;
 use super::run::{process_video, Mode, RunOptions};
 use super::sink::{OutputKind, Sink};
+use super::ordered::OfflineSmoothed;
 use super::sinks::{JsonlSink, NpzSink, OverlaySink};
 use super::workers::LoadedModels;
 use crate::media::decode::{VideoInfo, VideoSource};
 use crate::media::encode::Renderer;
 use crate::output::jsonl::JsonlWriter;
 use crate::output::wire::{Header, Settings, Summary};
+use crate::tracking::butterworth::Butterworth;
+use crate::tracking::{Smoothing, TrackingOptions};
 
 /// Everything a run over one file needs besides the models and the video.
 #[derive(Clone, Debug)]
@@ -36,6 +39,8 @@ pub struct ProcessOptions {
     pub npz: Option<PathBuf>,
     /// Frames written so far, published for a watcher (`serve` reports job progress).
     pub frames_done: Option<Arc<AtomicU64>>,
+    /// Identities, gap filling and smoothing.
+    pub tracking: TrackingOptions,
 }
 
 /// What a finished (or interrupted) run produced.
@@ -61,6 +66,7 @@ pub fn process_file(
 ) -> Result<Outcome, PipelineError> {
     let mut source = VideoSource::open(video)?;
     let info = source.info().clone();
+    let offline = offline_filter(&options.tracking, info.fps)?;
     let mut writer = JsonlWriter::create(&options.output)?;
     writer.line(&Header {
         kind: "header",
@@ -69,13 +75,16 @@ pub fn process_file(
         models: models.refs.clone(),
         settings: &settings(models, options),
     })?;
-    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(JsonlSink::new(writer, options.rotmat))];
+    let mut sinks: Vec<Box<dyn Sink>> = vec![smoothed(
+        JsonlSink::new(writer, options.rotmat),
+        offline,
+    )];
     if let Some(path) = &options.render {
         let renderer = Renderer::create(path, info.width, info.height, info.fps)?;
         sinks.push(Box::new(OverlaySink::new(renderer)));
     }
     if let (Some(path), true) = (&options.npz, models.has_hmr2()) {
-        sinks.push(Box::new(NpzSink::create(path)?));
+        sinks.push(smoothed(NpzSink::create(path)?, offline));
     }
     let run = RunOptions {
         mode: options.mode,
@@ -84,6 +93,7 @@ pub fn process_file(
         max_frames: options.max_frames,
         progress: options.progress,
         frames_done: options.frames_done.clone(),
+        tracking: options.tracking,
     };
     let report = process_video(&mut models.workers, &mut source, sinks, &run, cancel)?;
     let path_of = |kind| {
@@ -109,6 +119,31 @@ fn settings(models: &LoadedModels, options: &ProcessOptions) -> Settings {
         threads_per_worker: models.threads_per_worker,
         max_people: options.max_people,
         detect_every: options.detect_every,
+        max_gap_s: options.tracking.max_gap_s,
+        smooth: options.tracking.smoothing.name(),
+        cutoff_hz: (options.tracking.smoothing == Smoothing::Offline)
+            .then_some(options.tracking.cutoff_hz),
+        fill_gaps_s: options.tracking.fill_gaps_s,
         hmr2_weights: models.hmr2_sharing.map(|s| s.name()),
+    }
+}
+
+/// With `--smooth offline`, the filter at this stream's rate; the cutoff is checked
+/// before anything is written.
+fn offline_filter(
+    tracking: &TrackingOptions,
+    fps: f64,
+) -> Result<Option<Butterworth>, PipelineError> {
+    if tracking.smoothing != Smoothing::Offline {
+        return Ok(None);
+    }
+    Ok(Some(Butterworth::low_pass(tracking.cutoff_hz, fps)?))
+}
+
+/// A result sink, behind the offline smoother when there is one.
+fn smoothed<'a, S: Sink + 'a>(sink: S, offline: Option<Butterworth>) -> Box<dyn Sink + 'a> {
+    match offline {
+        Some(filter) => Box::new(OfflineSmoothed::new(sink, filter)),
+        None => Box::new(sink),
     }
 }
