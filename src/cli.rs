@@ -385,9 +385,10 @@ pub struct TrackArgs {
     #[arg(long, value_enum, value_name = "HOW")]
     pub smooth: Option<SmoothArg>,
 
-    /// With `--smooth offline`: the low-pass cutoff in Hz (below half the frame rate).
-    #[arg(long, value_name = "HZ", default_value_t = 6.0)]
-    pub cutoff: f64,
+    /// With `--smooth offline`: the low-pass cutoff in Hz, below half the frame rate.
+    /// Default: 6, or 0.4 × the frame rate when that is lower.
+    #[arg(long, value_name = "HZ")]
+    pub cutoff: Option<f64>,
 
     /// Within a track, draw in a person missing for up to this many seconds by linear
     /// interpolation, marked `"filled": true` (never counted as detections). 0 is off.

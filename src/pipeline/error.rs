@@ -25,7 +25,7 @@ pub enum PipelineError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("--smooth offline --cutoff: {0}; give a lower --cutoff")]
+    #[error(transparent)]
     Cutoff(#[from] crate::tracking::butterworth::BadCutoff),
     #[error("could not start the worker threads: {0}")]
     Threads(String),

@@ -73,7 +73,7 @@ pub fn process_file(
         posekit: env!("CARGO_PKG_VERSION"),
         source: &info,
         models: models.refs.clone(),
-        settings: &settings(models, options),
+        settings: &settings(models, options, info.fps),
     })?;
     let mut sinks: Vec<Box<dyn Sink>> = vec![smoothed(
         JsonlSink::new(writer, options.rotmat),
@@ -112,7 +112,7 @@ pub fn process_file(
     })
 }
 
-fn settings(models: &LoadedModels, options: &ProcessOptions) -> Settings {
+fn settings(models: &LoadedModels, options: &ProcessOptions, fps: f64) -> Settings {
     Settings {
         mode: options.mode.name(),
         workers: models.workers.len(),
@@ -122,7 +122,7 @@ fn settings(models: &LoadedModels, options: &ProcessOptions) -> Settings {
         max_gap_s: options.tracking.max_gap_s,
         smooth: options.tracking.smoothing.name(),
         cutoff_hz: (options.tracking.smoothing == Smoothing::Offline)
-            .then_some(options.tracking.cutoff_hz),
+            .then(|| options.tracking.cutoff_at(fps)),
         fill_gaps_s: options.tracking.fill_gaps_s,
         hmr2_weights: models.hmr2_sharing.map(|s| s.name()),
     }
@@ -137,7 +137,7 @@ fn offline_filter(
     if tracking.smoothing != Smoothing::Offline {
         return Ok(None);
     }
-    Ok(Some(Butterworth::low_pass(tracking.cutoff_hz, fps)?))
+    Ok(Some(Butterworth::low_pass(tracking.cutoff_at(fps), fps)?))
 }
 
 /// A result sink, behind the offline smoother when there is one.

@@ -21,7 +21,7 @@ pub struct Butterworth {
 
 /// The cutoff cannot be represented at this sampling rate.
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("cutoff {cutoff_hz} Hz is not between 0 and half the frame rate ({rate_hz} fps / 2)")]
+#[error("--cutoff {cutoff_hz} Hz is not between 0 and half the frame rate ({rate_hz} fps / 2); give a lower --cutoff")]
 pub struct BadCutoff {
     pub cutoff_hz: f64,
     pub rate_hz: f64,

@@ -46,8 +46,9 @@ pub struct TrackingOptions {
     /// A person unseen for up to this long keeps the ID (`--max-gap`).
     pub max_gap_s: f64,
     pub smoothing: Smoothing,
-    /// The offline filter's cutoff (`--cutoff`).
-    pub cutoff_hz: f64,
+    /// The offline filter's cutoff (`--cutoff`); `None` is [`DEFAULT_CUTOFF_HZ`], capped
+    /// for slow streams (see [`TrackingOptions::cutoff_at`]).
+    pub cutoff_hz: Option<f64>,
     /// Gaps up to this long within a track are interpolated (`--fill-gaps`); 0 is off.
     pub fill_gaps_s: f64,
 }
@@ -57,9 +58,25 @@ impl Default for TrackingOptions {
         TrackingOptions {
             max_gap_s: 0.5,
             smoothing: Smoothing::None,
-            cutoff_hz: 6.0,
+            cutoff_hz: None,
             fill_gaps_s: 0.0,
         }
+    }
+}
+
+/// The offline cutoff when none is given: 6 Hz, as Sports2D and Pose2Sim default to
+/// for human motion filmed at 30–60 fps.
+pub const DEFAULT_CUTOFF_HZ: f64 = 6.0;
+
+/// The default's cap, as a share of the frame rate: 0.4 × rate is 80% of the highest
+/// frequency the stream can hold (a 10 fps clip gets 4 Hz instead of an impossible 6).
+const DEFAULT_CUTOFF_MAX_SHARE: f64 = 0.4;
+
+impl TrackingOptions {
+    /// The offline cutoff for a stream at `fps`: the one given, else the default capped.
+    pub fn cutoff_at(&self, fps: f64) -> f64 {
+        self.cutoff_hz
+            .unwrap_or_else(|| DEFAULT_CUTOFF_HZ.min(DEFAULT_CUTOFF_MAX_SHARE * fps))
     }
 }
 
@@ -89,5 +106,17 @@ mod tests {
         assert_eq!(frames_in(0.5, 25.0), 13);
         assert_eq!(frames_in(0.0, 30.0), 0);
         assert_eq!(frames_in(0.5, 0.0), 0);
+    }
+
+    #[test]
+    fn the_default_cutoff_fits_slow_streams_and_a_given_one_is_kept() {
+        let default = TrackingOptions::default();
+        assert_eq!(default.cutoff_at(30.0), 6.0);
+        assert_eq!(default.cutoff_at(10.0), 4.0);
+        let given = TrackingOptions {
+            cutoff_hz: Some(8.0),
+            ..default
+        };
+        assert_eq!(given.cutoff_at(10.0), 8.0);
     }
 }
