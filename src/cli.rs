@@ -395,6 +395,18 @@ pub struct TrackArgs {
     /// Results (and the overlay) are held back by that much.
     #[arg(long, value_name = "SECONDS", default_value_t = 0.0, value_parser = gap_seconds)]
     pub fill_gaps: f64,
+
+    /// With --hmr2: `per-track` gives every frame of a person the median of their
+    /// `betas` over the track (one person, one body shape); `per-frame` keeps HMR2's
+    /// per-frame estimate. per-track results are written when the video ends.
+    #[arg(long, value_enum, default_value_t = ShapeArg::PerFrame, requires = "hmr2")]
+    pub shape: ShapeArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ShapeArg {
+    PerFrame,
+    PerTrack,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

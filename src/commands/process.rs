@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 
 use super::blazepose_sources;
 use super::stdout::print_line;
-use crate::cli::{Hmr2WeightsArg, ModeArg, ProcessArgs, SmoothArg, TrackArgs};
+use crate::cli::{Hmr2WeightsArg, ModeArg, ProcessArgs, ShapeArg, SmoothArg, TrackArgs};
 use crate::config::{config_path, load, saved_layout, Config};
 use crate::engine::{Engine, RuntimeSearch, WeightSharing};
 use crate::files::{
@@ -225,6 +225,7 @@ fn tracking_of(args: &TrackArgs, mode: ModeArg) -> TrackingOptions {
         smoothing,
         cutoff_hz: args.cutoff,
         fill_gaps_s: args.fill_gaps,
+        shape_per_track: args.shape == ShapeArg::PerTrack,
     }
 }
 

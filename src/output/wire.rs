@@ -63,6 +63,10 @@ pub struct Settings {
     pub cutoff_hz: Option<f64>,
     /// Gaps up to this many seconds are interpolated (`--fill-gaps`); 0 is off.
     pub fill_gaps_s: f64,
+    /// With `--hmr2`: `per-frame` betas as the model gave them, or `per-track` (each
+    /// track's median).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape: Option<&'static str>,
     /// With `--hmr2`: how the workers share its weights (`shared`, `prepacked`, `per-worker`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hmr2_weights: Option<&'static str>,
@@ -106,7 +110,11 @@ pub struct PersonRecord<'a> {
     pub smpl: Option<SmplRecord<'a>>,
 }
 
-/// One person's SMPL parameters from HMR2 (`docs/hmr2-onnx.md`).
+/// One person's SMPL parameters from HMR2 (`docs/hmr2-onnx.md`). It belongs to the
+/// person's `track_id`. With `--smooth causal|offline` the rotations and `cam_t` are
+/// smoothed over the track (`docs/tracking.md`), and with `--shape per-track` `betas` is
+/// the track's median; `pred_cam`, the crop box and `keypoints_3d` stay the frame's own.
+/// Persons drawn in by `--fill-gaps` have no `smpl`.
 #[derive(Debug, Serialize)]
 pub struct SmplRecord<'a> {
     /// Root rotation, axis-angle (unit axis × radians).

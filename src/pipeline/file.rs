@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::error::PipelineError;
 use super::run::{process_video, Mode, RunOptions};
 use super::sink::{OutputKind, Sink};
-use super::ordered::OfflineSmoothed;
+use super::ordered::Deferred;
 use super::sinks::{JsonlSink, NpzSink, OverlaySink};
 use super::workers::LoadedModels;
 use crate::media::decode::{VideoInfo, VideoSource};
@@ -75,16 +75,18 @@ pub fn process_file(
         models: models.refs.clone(),
         settings: &settings(models, options, info.fps),
     })?;
-    let mut sinks: Vec<Box<dyn Sink>> = vec![smoothed(
+    let shape = options.tracking.shape_per_track;
+    let mut sinks: Vec<Box<dyn Sink>> = vec![deferred(
         JsonlSink::new(writer, options.rotmat),
         offline,
+        shape,
     )];
     if let Some(path) = &options.render {
         let renderer = Renderer::create(path, info.width, info.height, info.fps)?;
         sinks.push(Box::new(OverlaySink::new(renderer)));
     }
     if let (Some(path), true) = (&options.npz, models.has_hmr2()) {
-        sinks.push(smoothed(NpzSink::create(path)?, offline));
+        sinks.push(deferred(NpzSink::create(path)?, offline, shape));
     }
     let run = RunOptions {
         mode: options.mode,
@@ -124,6 +126,12 @@ fn settings(models: &LoadedModels, options: &ProcessOptions, fps: f64) -> Settin
         cutoff_hz: (options.tracking.smoothing == Smoothing::Offline)
             .then(|| options.tracking.cutoff_at(fps)),
         fill_gaps_s: options.tracking.fill_gaps_s,
+        shape: models
+            .has_hmr2()
+            .then_some(match options.tracking.shape_per_track {
+                true => "per-track",
+                false => "per-frame",
+            }),
         hmr2_weights: models.hmr2_sharing.map(|s| s.name()),
     }
 }
@@ -140,10 +148,15 @@ fn offline_filter(
     Ok(Some(Butterworth::low_pass(tracking.cutoff_at(fps), fps)?))
 }
 
-/// A result sink, behind the offline smoother when there is one.
-fn smoothed<'a, S: Sink + 'a>(sink: S, offline: Option<Butterworth>) -> Box<dyn Sink + 'a> {
-    match offline {
-        Some(filter) => Box::new(OfflineSmoothed::new(sink, filter)),
-        None => Box::new(sink),
+/// A result sink, behind [`Deferred`] when the offline smoother or per-track shapes need
+/// the whole video first.
+fn deferred<'a, S: Sink + 'a>(
+    sink: S,
+    offline: Option<Butterworth>,
+    shape_per_track: bool,
+) -> Box<dyn Sink + 'a> {
+    match offline.is_some() || shape_per_track {
+        true => Box::new(Deferred::new(sink, offline, shape_per_track)),
+        false => Box::new(sink),
     }
 }

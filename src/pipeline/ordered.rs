@@ -4,9 +4,10 @@
 //! on which worker finished first. A stage may hold frames back (gap filling waits to
 //! see whether a person comes back) and releases them in order.
 //!
-//! Offline smoothing needs every frame of a track, so it is not a stage: it wraps the
-//! result sinks ([`OfflineSmoothed`]), which keep the records (not the pixels) until the
-//! frames end; the overlay, drawn as frames come, shows the landmarks before it.
+//! Offline smoothing and `--shape per-track` need every frame of a track, so they are not
+//! stages: they wrap the result sinks ([`Deferred`]), which keep the records (not the
+//! pixels) until the frames end; the overlay, drawn as frames come, shows the landmarks
+//! before them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use crate::tracking::causal::CausalSmoother;
 use crate::tracking::gaps::GapFiller;
 use crate::tracking::identity::Identities;
 use crate::tracking::offline::smooth_tracks;
+use crate::tracking::smpl::{shape_per_track, smooth_offline, CausalSmplSmoother};
 use crate::tracking::{frames_in, Smoothing, TrackedFrame, TrackingOptions};
 
 /// One frame on its way from the reorder buffer to the sinks, owning its results.
@@ -85,12 +87,22 @@ impl FrameStage for FillGaps {
 
 /// `--smooth causal`, stamped with MediaPipe's Python clock (frame n at n × 33,333 µs,
 /// whatever the video's rate), which is what its `smooth_landmarks=True` filters read.
-struct SmoothCausal(CausalSmoother);
+#[derive(Default)]
+struct SmoothCausal {
+    landmarks: CausalSmoother,
+    meshes: CausalSmplSmoother,
+}
 
 impl FrameStage for SmoothCausal {
     fn push(&mut self, mut frame: Ordered) -> Vec<Ordered> {
         let time_ns = (frame.index as i64 + 1) * SIMULATED_FRAME_US * 1000;
-        self.0.apply(frame.index, time_ns, &mut frame.persons);
+        self.landmarks
+            .apply(frame.index, time_ns, &mut frame.persons);
+        if !frame.smpl.is_empty() {
+            let ids: Vec<u32> = frame.persons.iter().map(|p| p.track_id).collect();
+            self.meshes
+                .apply(frame.index, time_ns, &ids, &mut frame.smpl);
+        }
         vec![frame]
     }
 }
@@ -112,7 +124,7 @@ impl OrderedStages {
             stages.push(Box::new(FillGaps(GapFiller::new(fill))));
         }
         if options.smoothing == Smoothing::Causal {
-            stages.push(Box::new(SmoothCausal(CausalSmoother::default())));
+            stages.push(Box::new(SmoothCausal::default()));
         }
         OrderedStages { stages }
     }
@@ -171,12 +183,15 @@ impl TrackBook {
     }
 }
 
-/// A result sink behind `--smooth offline`: frames are kept (persons and meshes, never
-/// pixels: about 2 KB per person and frame, more with HMR2 vertices) until the frames
-/// end, then every track is filtered and the frames go to the sink in order.
-pub(super) struct OfflineSmoothed<S> {
+/// A result sink behind `--smooth offline` or `--shape per-track`: frames are kept
+/// (persons and meshes, never pixels: about 2 KB per person and frame, 85 KB more with
+/// HMR2 vertices) until the frames end, then every track is filtered (and given its
+/// shape) and the frames go to the sink in order.
+pub(super) struct Deferred<S> {
     inner: S,
-    filter: Butterworth,
+    /// The offline filter, if smoothing is offline.
+    filter: Option<Butterworth>,
+    shape_per_track: bool,
     frames: Vec<Kept>,
 }
 
@@ -187,17 +202,40 @@ struct Kept {
     smpl: Vec<Smpl>,
 }
 
-impl<S: Sink> OfflineSmoothed<S> {
-    pub(super) fn new(inner: S, filter: Butterworth) -> Self {
-        OfflineSmoothed {
+impl<S: Sink> Deferred<S> {
+    pub(super) fn new(inner: S, filter: Option<Butterworth>, shape_per_track: bool) -> Self {
+        Deferred {
             inner,
             filter,
+            shape_per_track,
             frames: Vec::new(),
+        }
+    }
+
+    /// The whole-video work, over the kept frames in place.
+    fn settle(&mut self) {
+        let ids: Vec<Vec<u32>> = self
+            .frames
+            .iter()
+            .map(|f| f.persons[..f.smpl.len()].iter().map(|p| p.track_id).collect())
+            .collect();
+        let mut meshes: Vec<&mut [Smpl]> =
+            self.frames.iter_mut().map(|f| f.smpl.as_mut_slice()).collect();
+        if let Some(filter) = &self.filter {
+            smooth_offline(filter, &ids, &mut meshes);
+        }
+        if self.shape_per_track {
+            shape_per_track(&ids, &mut meshes);
+        }
+        if let Some(filter) = &self.filter {
+            let mut persons: Vec<&mut [Person]> =
+                self.frames.iter_mut().map(|f| f.persons.as_mut_slice()).collect();
+            smooth_tracks(filter, &mut persons);
         }
     }
 }
 
-impl<S: Sink> Sink for OfflineSmoothed<S> {
+impl<S: Sink> Sink for Deferred<S> {
     fn stage(&self) -> SinkStage {
         self.inner.stage()
     }
@@ -213,9 +251,7 @@ impl<S: Sink> Sink for OfflineSmoothed<S> {
     }
 
     fn end_of_frames(&mut self) -> Result<(), PipelineError> {
-        let mut views: Vec<&mut [Person]> =
-            self.frames.iter_mut().map(|f| f.persons.as_mut_slice()).collect();
-        smooth_tracks(&self.filter, &mut views);
+        self.settle();
         for kept in self.frames.drain(..) {
             let mut frame = FrameOut {
                 index: kept.index,

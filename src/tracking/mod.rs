@@ -1,6 +1,7 @@
 //! People over time, in frame order after the pipeline's reorder stage: who is who
 //! ([`identity`]), gaps drawn in ([`gaps`]), and smoothing per track, causal as MediaPipe
-//! ([`causal`]) or zero-phase over the whole video ([`offline`], [`butterworth`]).
+//! ([`causal`]) or zero-phase over the whole video ([`offline`], [`butterworth`]), and
+//! HMR2's meshes the same way, in rotation space ([`smpl`], [`rotation`]).
 //!
 //! Pure: no FFmpeg, no ONNX Runtime, no threads. The pipeline's `ordered` stage applies
 //! these to the frames it releases; see `docs/tracking.md`.
@@ -10,6 +11,8 @@ pub mod causal;
 pub mod gaps;
 pub mod identity;
 pub mod offline;
+pub mod rotation;
+pub mod smpl;
 #[cfg(test)]
 pub mod testing;
 
@@ -51,6 +54,8 @@ pub struct TrackingOptions {
     pub cutoff_hz: Option<f64>,
     /// Gaps up to this long within a track are interpolated (`--fill-gaps`); 0 is off.
     pub fill_gaps_s: f64,
+    /// With HMR2: one body shape per track, the median of its `betas` (`--shape per-track`).
+    pub shape_per_track: bool,
 }
 
 impl Default for TrackingOptions {
@@ -60,6 +65,7 @@ impl Default for TrackingOptions {
             smoothing: Smoothing::None,
             cutoff_hz: None,
             fill_gaps_s: 0.0,
+            shape_per_track: false,
         }
     }
 }

@@ -9,22 +9,26 @@ use super::butterworth::Butterworth;
 use crate::pose::{Person, NUM_LANDMARKS};
 
 /// Where one person sits in the buffered video: frame position and person position.
-type Slot = (usize, usize);
+pub type Slot = (usize, usize);
 
 /// Smooths every track of `frames` (each frame's persons, consecutive frames) in place.
 pub fn smooth_tracks(filter: &Butterworth, frames: &mut [&mut [Person]]) {
-    for run in runs(frames) {
+    let ids: Vec<Vec<u32>> = frames
+        .iter()
+        .map(|f| f.iter().map(|p| p.track_id).collect())
+        .collect();
+    for run in runs(&ids) {
         smooth_run(filter, frames, &run);
     }
 }
 
-/// Each track's runs of consecutive frames.
-fn runs(frames: &[&mut [Person]]) -> Vec<Vec<Slot>> {
+/// Each track's runs of consecutive frames, from each frame's track IDs in order.
+pub fn runs(ids: &[Vec<u32>]) -> Vec<Vec<Slot>> {
     let mut open: BTreeMap<u32, Vec<Slot>> = BTreeMap::new();
     let mut done = Vec::new();
-    for (f, persons) in frames.iter().enumerate() {
-        for (p, person) in persons.iter().enumerate() {
-            let run = open.entry(person.track_id).or_default();
+    for (f, frame) in ids.iter().enumerate() {
+        for (p, &id) in frame.iter().enumerate() {
+            let run = open.entry(id).or_default();
             if run.last().is_some_and(|&(last, _)| last + 1 != f) {
                 done.push(std::mem::take(run));
             }
@@ -49,13 +53,13 @@ fn smooth_run(filter: &Butterworth, frames: &mut [&mut [Person]], run: &[Slot]) 
     }
 }
 
-/// Filters one value of the person along the run.
-fn smooth_series(
+/// Filters one value of the person (or mesh) along the run.
+pub fn smooth_series<T>(
     filter: &Butterworth,
-    frames: &mut [&mut [Person]],
+    frames: &mut [&mut [T]],
     run: &[Slot],
     series: &mut [f64],
-    value: impl Fn(&mut Person) -> &mut f32,
+    value: impl Fn(&mut T) -> &mut f32,
 ) {
     for (s, (f, p)) in series.iter_mut().zip(run) {
         *s = *value(&mut frames[*f][*p]) as f64;
@@ -89,10 +93,10 @@ mod tests {
         // Track 1's zigzag is gone in the middle; track 2 (constant) is untouched.
         assert!((frames[10][0].keypoints[0][0] - 100.0).abs() < 0.05);
         assert!(frames.iter().all(|f| f.iter().filter(|p| p.track_id == 2).all(|p| (p.keypoints[0][0] - 500.0).abs() < 1e-3)));
-        assert_eq!(runs(&views_of(&mut frames)).len(), 3);
-    }
-
-    fn views_of(frames: &mut [Vec<Person>]) -> Vec<&mut [Person]> {
-        frames.iter_mut().map(|f| f.as_mut_slice()).collect()
+        let ids: Vec<Vec<u32>> = frames
+            .iter()
+            .map(|f| f.iter().map(|p| p.track_id).collect())
+            .collect();
+        assert_eq!(runs(&ids).len(), 3);
     }
 }
