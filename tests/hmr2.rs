@@ -139,7 +139,13 @@ fn small_proxy_end_to_end_with_npz() {
     let bytes = std::fs::read(&npz).expect("the .npz is written");
     assert_eq!(&bytes[..4], b"PK\x03\x04");
     let text = String::from_utf8_lossy(&bytes);
-    for name in ["frame.npy", "track_id.npy", "betas.npy", "cam_t.npy", "keypoints_3d.npy"] {
+    for name in [
+        "frame.npy",
+        "track_id.npy",
+        "betas.npy",
+        "cam_t.npy",
+        "keypoints_3d.npy",
+    ] {
         assert!(text.contains(name), "{name} in the archive");
     }
     assert!(
@@ -180,7 +186,10 @@ fn numpy_reads_the_npz_when_available() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["track_id"], first["track_id"], "the .npz rows carry the JSON's IDs");
+    assert_eq!(
+        v["track_id"], first["track_id"],
+        "the .npz rows carry the JSON's IDs"
+    );
     let (a, b) = (floats(&v["betas"]), floats(&first["smpl"]["betas"]));
     for (x, y) in a.iter().zip(&b) {
         assert!((x - y).abs() < 1e-5);
@@ -206,10 +215,17 @@ fn meshes_follow_their_track_smoothed_and_with_one_shape() {
     let mut shapes: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
     let mut changed = false;
     for (r, s) in raw.iter().zip(&smooth) {
-        assert_eq!(r["track_id"], s["track_id"], "the mesh stays with its person");
+        assert_eq!(
+            r["track_id"], s["track_id"],
+            "the mesh stays with its person"
+        );
         let betas = floats(&s["smpl"]["betas"]);
         let id = s["track_id"].as_u64().unwrap();
-        assert_eq!(shapes.entry(id).or_insert_with(|| betas.clone()), &betas, "one shape");
+        assert_eq!(
+            shapes.entry(id).or_insert_with(|| betas.clone()),
+            &betas,
+            "one shape"
+        );
         // Still proper rotations: orthonormal rows, angles within π.
         let m = floats(&s["smpl"]["global_orient_rotmat"]);
         for i in 0..3 {

@@ -31,7 +31,15 @@ fn side_by_side(sandbox: &Sandbox) -> Option<PathBuf> {
         h = HALF
     );
     let made = Command::new("ffmpeg")
-        .args(["-v", "error", "-nostdin", "-y", "-i", CLIP, "-filter_complex"])
+        .args([
+            "-v",
+            "error",
+            "-nostdin",
+            "-y",
+            "-i",
+            CLIP,
+            "-filter_complex",
+        ])
         .arg(&filter)
         .args(["-c:v", "libx264", "-preset", "ultrafast", "-crf", "20"])
         .args(["-pix_fmt", "yuv420p"])
@@ -77,7 +85,11 @@ fn people(lines: &[Value]) -> Vec<(u64, u64, f64)> {
             f["persons"].as_array().unwrap().iter().map(move |p| {
                 let b = p["bbox"].as_array().unwrap();
                 let x = (b[0].as_f64().unwrap() + b[2].as_f64().unwrap()) / 2.0;
-                (index, p["track_id"].as_u64().expect("every person has a track_id"), x)
+                (
+                    index,
+                    p["track_id"].as_u64().expect("every person has a track_id"),
+                    x,
+                )
             })
         })
         .collect()
@@ -88,7 +100,10 @@ fn ids(lines: &[Value]) -> Vec<Vec<u64>> {
         .iter()
         .map(|f| {
             let persons = f["persons"].as_array().unwrap();
-            persons.iter().map(|p| p["track_id"].as_u64().unwrap()).collect()
+            persons
+                .iter()
+                .map(|p| p["track_id"].as_u64().unwrap())
+                .collect()
         })
         .collect()
 }
@@ -123,9 +138,17 @@ fn each_half_keeps_one_id_across_the_blackout() {
             .filter(|(_, _, x)| *x >= HALF)
             .map(|(f, _, _)| *f)
             .collect();
-        assert!(right_frames.iter().any(|&f| f < BLACKOUT.0), "{right_frames:?}");
-        assert!(right_frames.iter().any(|&f| f > BLACKOUT.1), "{right_frames:?}");
-        assert!(!right_frames.iter().any(|&f| (BLACKOUT.0..=BLACKOUT.1).contains(&f)));
+        assert!(
+            right_frames.iter().any(|&f| f < BLACKOUT.0),
+            "{right_frames:?}"
+        );
+        assert!(
+            right_frames.iter().any(|&f| f > BLACKOUT.1),
+            "{right_frames:?}"
+        );
+        assert!(!right_frames
+            .iter()
+            .any(|&f| (BLACKOUT.0..=BLACKOUT.1).contains(&f)));
         // The summary lists exactly these two tracks.
         let tracks = lines.last().unwrap()["tracks"].as_array().unwrap().clone();
         let listed: Vec<u64> = tracks.iter().map(|t| t["id"].as_u64().unwrap()).collect();
@@ -187,9 +210,17 @@ fn gaps_are_filled_and_marked_and_smoothing_is_recorded() {
     assert_eq!(summary["persons"].as_u64().unwrap(), sum("frames_seen"));
 
     // The offline filter changes the landmarks, not who is who; the header says so.
-    let raw = process(&sandbox, &clip, "raw.jsonl", &[&base[..], &["--smooth", "none"]].concat());
+    let raw = process(
+        &sandbox,
+        &clip,
+        "raw.jsonl",
+        &[&base[..], &["--smooth", "none"]].concat(),
+    );
     let offline = process(&sandbox, &clip, "off.jsonl", &base);
-    assert_eq!(offline[0]["settings"]["smooth"], "offline", "video mode's default");
+    assert_eq!(
+        offline[0]["settings"]["smooth"], "offline",
+        "video mode's default"
+    );
     assert_eq!(offline[0]["settings"]["cutoff_hz"], 6.0);
     assert_eq!(ids(&raw), ids(&offline));
     let first_x = |lines: &[Value]| frames(lines)[20]["persons"][0]["keypoints"][0][0].as_f64();
@@ -212,6 +243,9 @@ fn an_impossible_cutoff_is_refused_with_the_fix() {
     ]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("--cutoff 20 Hz") && err.contains("lower --cutoff"), "{err}");
+    assert!(
+        err.contains("--cutoff 20 Hz") && err.contains("lower --cutoff"),
+        "{err}"
+    );
     assert!(!output.exists());
 }

@@ -13,13 +13,13 @@ use anyhow::{bail, Context, Result};
 
 use super::layout::Layout;
 use super::{PipelineRun, Runner};
-use crate::tracking::TrackingOptions;
 use crate::engine::{Engine, ModelSource};
 use crate::image::RgbImage;
 use crate::media::decode::{Frame, SourceError, SourceEvent, VideoInfo, VideoSource};
 use crate::output::wire::Stages;
 use crate::pipeline::mesh::Hmr2Options;
 use crate::pipeline::{load_worker_models, process_video, FrameSource, Mode, RunOptions};
+use crate::tracking::TrackingOptions;
 
 /// Memory for the frames the models-only ceiling runs on. The ceiling must see the very
 /// frames the pipeline sees (a frame with two people costs twice one with one), so all K

@@ -24,10 +24,10 @@ use crate::output::jsonl::is_posekit_result;
 use crate::pipeline::mesh::Hmr2Options;
 use crate::pipeline::{load_worker_models, process_file, Mode, Outcome, ProcessOptions};
 use crate::system::resources::usable_cores;
+use crate::tracking::{Smoothing, TrackingOptions};
 use crate::tune::limits::check_layout;
 use crate::tune::machine::this_machine_key;
 use crate::tune::ModelCost;
-use crate::tracking::{Smoothing, TrackingOptions};
 
 /// How the command ended, for the exit code.
 #[derive(Debug, PartialEq, Eq)]

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
 use super::error::PipelineError;
+use super::ordered::Deferred;
 use super::run::{process_video, Mode, RunOptions};
 use super::sink::{OutputKind, Sink};
-use super::ordered::Deferred;
 use super::sinks::{JsonlSink, NpzSink, OverlaySink};
 use super::workers::LoadedModels;
 use crate::media::decode::{VideoInfo, VideoSource};

@@ -217,10 +217,18 @@ impl<S: Sink> Deferred<S> {
         let ids: Vec<Vec<u32>> = self
             .frames
             .iter()
-            .map(|f| f.persons[..f.smpl.len()].iter().map(|p| p.track_id).collect())
+            .map(|f| {
+                f.persons[..f.smpl.len()]
+                    .iter()
+                    .map(|p| p.track_id)
+                    .collect()
+            })
             .collect();
-        let mut meshes: Vec<&mut [Smpl]> =
-            self.frames.iter_mut().map(|f| f.smpl.as_mut_slice()).collect();
+        let mut meshes: Vec<&mut [Smpl]> = self
+            .frames
+            .iter_mut()
+            .map(|f| f.smpl.as_mut_slice())
+            .collect();
         if let Some(filter) = &self.filter {
             smooth_offline(filter, &ids, &mut meshes);
         }
@@ -228,8 +236,11 @@ impl<S: Sink> Deferred<S> {
             shape_per_track(&ids, &mut meshes);
         }
         if let Some(filter) = &self.filter {
-            let mut persons: Vec<&mut [Person]> =
-                self.frames.iter_mut().map(|f| f.persons.as_mut_slice()).collect();
+            let mut persons: Vec<&mut [Person]> = self
+                .frames
+                .iter_mut()
+                .map(|f| f.persons.as_mut_slice())
+                .collect();
             smooth_tracks(filter, &mut persons);
         }
     }
@@ -302,7 +313,10 @@ mod tests {
             out.extend(stages.push(frame(f, persons)));
         }
         out.extend(stages.finish());
-        assert_eq!(out.iter().map(|f| f.index).collect::<Vec<_>>(), (0..8).collect::<Vec<_>>());
+        assert_eq!(
+            out.iter().map(|f| f.index).collect::<Vec<_>>(),
+            (0..8).collect::<Vec<_>>()
+        );
         let mut book = TrackBook::default();
         for f in &out {
             book.record(f.index, &f.persons);

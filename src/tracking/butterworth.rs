@@ -39,7 +39,10 @@ impl Butterworth {
         let b0 = k * k * norm;
         Ok(Butterworth {
             b: [b0, 2.0 * b0, b0],
-            a: [2.0 * (k * k - 1.0) * norm, (1.0 - SQRT_2 * k + k * k) * norm],
+            a: [
+                2.0 * (k * k - 1.0) * norm,
+                (1.0 - SQRT_2 * k + k * k) * norm,
+            ],
         })
     }
 
@@ -118,8 +121,18 @@ mod tests {
     fn matches_scipy_filtfilt_on_a_step() {
         // scipy.signal.filtfilt(*butter(2, 0.4), [0]*6 + [1]*6), scipy 1.17.
         let expected = [
-            0.000000646, 0.000600709, -0.021827423, -0.052259261, 0.014388856, 0.296168649,
-            0.703830621, 0.985610680, 1.052261414, 1.021834146, 0.999401229, 0.999968712,
+            0.000000646,
+            0.000600709,
+            -0.021827423,
+            -0.052259261,
+            0.014388856,
+            0.296168649,
+            0.703830621,
+            0.985610680,
+            1.052261414,
+            1.021834146,
+            0.999401229,
+            0.999968712,
         ];
         let f = Butterworth::low_pass(6.0, 30.0).unwrap();
         let mut x: Vec<f64> = (0..12).map(|i| if i < 6 { 0.0 } else { 1.0 }).collect();
@@ -132,7 +145,9 @@ mod tests {
     #[test]
     fn jitter_is_damped() {
         let f = Butterworth::low_pass(6.0, 30.0).unwrap();
-        let mut zigzag: Vec<f64> = (0..40).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+        let mut zigzag: Vec<f64> = (0..40)
+            .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
         f.filtfilt(&mut zigzag);
         // 15 Hz (Nyquist) is where the response is zero; away from the ends nothing is left.
         assert!(zigzag[10..30].iter().all(|v| v.abs() < 1e-3), "{zigzag:?}");

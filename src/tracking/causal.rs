@@ -84,8 +84,7 @@ impl CausalSmoother {
     /// the clock MediaPipe's filters read. Persons need their `track_id`.
     pub fn apply(&mut self, frame: u64, time_ns: i64, persons: &mut [Person]) {
         // A track missing from the previous frame restarts, as MediaPipe's reset does.
-        self.tracks
-            .retain(|_, f| f.last_frame + 1 >= frame);
+        self.tracks.retain(|_, f| f.last_frame + 1 >= frame);
         for person in persons.iter_mut() {
             let filters = self
                 .tracks
@@ -129,7 +128,10 @@ mod tests {
         let alpha = |cutoff: f64| 1.0 / (1.0 + rate / (2.0 * std::f64::consts::PI * cutoff));
         let edx = alpha(1.0) * 1.5;
         let expected = 100.0 + alpha(0.05 + 80.0 * edx) * 10.0;
-        assert!((got[1].0 as f64 - expected).abs() < 1e-3, "{got:?} vs {expected}");
+        assert!(
+            (got[1].0 as f64 - expected).abs() < 1e-3,
+            "{got:?} vs {expected}"
+        );
         // Visibility 1 then 0: 0.1·0 + 0.9·1.
         assert!((got[1].1 - 0.9).abs() < 1e-6);
     }

@@ -83,7 +83,11 @@ pub fn interpolate(a: &Person, b: &Person, w: f32) -> Person {
     for (o, (x, y)) in p.bbox.iter_mut().zip(a.bbox.iter().zip(&b.bbox)) {
         *o = lerp(*x, *y);
     }
-    for (o, (x, y)) in p.keypoints.iter_mut().zip(a.keypoints.iter().zip(&b.keypoints)) {
+    for (o, (x, y)) in p
+        .keypoints
+        .iter_mut()
+        .zip(a.keypoints.iter().zip(&b.keypoints))
+    {
         for k in 0..5 {
             o[k] = lerp(x[k], y[k]);
         }
@@ -126,7 +130,10 @@ mod tests {
             Frame::new(3, vec![tracked(130.0)]),
         ];
         let out = run(2, frames);
-        assert_eq!(out.iter().map(|f| f.index).collect::<Vec<_>>(), [0, 1, 2, 3]);
+        assert_eq!(
+            out.iter().map(|f| f.index).collect::<Vec<_>>(),
+            [0, 1, 2, 3]
+        );
         let x = |f: usize| out[f].persons[0].keypoints[0][0];
         assert_eq!((x(1), x(2)), (110.0, 120.0));
         assert!(out[1].persons[0].filled && out[2].persons[0].filled);

@@ -85,14 +85,23 @@ mod tests {
                 a.track_id = 1;
                 let mut b = person_at(500.0, 100.0);
                 b.track_id = 2;
-                if f == 15 { vec![a] } else { vec![a, b] }
+                if f == 15 {
+                    vec![a]
+                } else {
+                    vec![a, b]
+                }
             })
             .collect();
         let mut views: Vec<&mut [Person]> = frames.iter_mut().map(|f| f.as_mut_slice()).collect();
         smooth_tracks(&filter, &mut views);
         // Track 1's zigzag is gone in the middle; track 2 (constant) is untouched.
         assert!((frames[10][0].keypoints[0][0] - 100.0).abs() < 0.05);
-        assert!(frames.iter().all(|f| f.iter().filter(|p| p.track_id == 2).all(|p| (p.keypoints[0][0] - 500.0).abs() < 1e-3)));
+        assert!(frames.iter().all(
+            |f| f
+                .iter()
+                .filter(|p| p.track_id == 2)
+                .all(|p| (p.keypoints[0][0] - 500.0).abs() < 1e-3)
+        ));
         let ids: Vec<Vec<u32>> = frames
             .iter()
             .map(|f| f.iter().map(|p| p.track_id).collect())

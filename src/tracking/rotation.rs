@@ -116,7 +116,10 @@ pub mod tests {
     }
 
     fn close(a: &RotMat, b: &RotMat) -> bool {
-        a.iter().flatten().zip(b.iter().flatten()).all(|(x, y)| (x - y).abs() < 1e-5)
+        a.iter()
+            .flatten()
+            .zip(b.iter().flatten())
+            .all(|(x, y)| (x - y).abs() < 1e-5)
     }
 
     #[test]
@@ -134,7 +137,12 @@ pub mod tests {
 
     #[test]
     fn across_the_wrap_around_the_series_stays_on_one_side() {
-        let qs = continuous([about_z(178.0), about_z(-179.0), about_z(179.0), about_z(-178.0)]);
+        let qs = continuous([
+            about_z(178.0),
+            about_z(-179.0),
+            about_z(179.0),
+            about_z(-178.0),
+        ]);
         for pair in qs.windows(2) {
             let dot: f64 = pair[0].iter().zip(&pair[1]).map(|(a, b)| a * b).sum();
             assert!(dot > 0.99, "{qs:?}");

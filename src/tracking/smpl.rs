@@ -158,7 +158,12 @@ pub fn shape_per_track(ids: &[Vec<u32>], frames: &mut [&mut [Smpl]]) {
     }
     let medians: BTreeMap<u32, [f32; NUM_BETAS]> = by_track
         .into_iter()
-        .map(|(id, all)| (id, std::array::from_fn(|k| median(all.iter().map(|b| b[k])))))
+        .map(|(id, all)| {
+            (
+                id,
+                std::array::from_fn(|k| median(all.iter().map(|b| b[k]))),
+            )
+        })
         .collect();
     for (frame_ids, smpl) in ids.iter().zip(frames.iter_mut()) {
         for (id, s) in frame_ids.iter().zip(smpl.iter_mut()) {
@@ -217,7 +222,11 @@ mod tests {
         smooth_offline(&filter, &ids, &mut views);
         for f in &frames[5..25] {
             // Component-wise axis-angle smoothing would give about 0° here.
-            assert!(angle(&f[0].global_orient).abs() > 179.5, "{}", angle(&f[0].global_orient));
+            assert!(
+                angle(&f[0].global_orient).abs() > 179.5,
+                "{}",
+                angle(&f[0].global_orient)
+            );
         }
     }
 
@@ -250,8 +259,14 @@ mod tests {
         let mut views: Vec<&mut [Smpl]> = frames.iter_mut().map(|f| f.as_mut_slice()).collect();
         smooth_offline(&filter, &ids, &mut views);
         shape_per_track(&ids, &mut views);
-        assert!(frames[10][0].cam_t[0].abs() < 0.01, "{:?}", frames[10][0].cam_t);
+        assert!(
+            frames[10][0].cam_t[0].abs() < 0.01,
+            "{:?}",
+            frames[10][0].cam_t
+        );
         // Track 1's betas ran 0..19: the median is 9.5; track 2 kept its 100.
-        assert!(frames.iter().all(|f| f[0].betas[0] == 9.5 && f[1].betas[3] == 100.0));
+        assert!(frames
+            .iter()
+            .all(|f| f[0].betas[0] == 9.5 && f[1].betas[3] == 100.0));
     }
 }

@@ -8,7 +8,13 @@ pub fn person_at(x: f32, y: f32) -> Person {
     let mut keypoints = [[0.0; 5]; NUM_LANDMARKS];
     for (i, k) in keypoints.iter_mut().enumerate() {
         let side = if i % 2 == 0 { 1.0 } else { -1.0 };
-        *k = [x + side * 40.0 * (i as f32 / 32.0), y + 5.0 * i as f32, 0.0, 0.9, 0.9];
+        *k = [
+            x + side * 40.0 * (i as f32 / 32.0),
+            y + 5.0 * i as f32,
+            0.0,
+            0.9,
+            0.9,
+        ];
     }
     Person {
         bbox: crate::models::blazepose::landmarks::bounding_box(&keypoints),
