@@ -19,5 +19,6 @@ pub mod bench;
 pub mod doctor;
 pub mod process;
 pub mod serve;
+pub mod status;
 pub mod stdout;
 pub mod tune;

@@ -13,6 +13,7 @@
 
 use serde::Serialize;
 
+use crate::files::fingerprint::Fingerprint;
 use crate::models::hmr2::Smpl;
 use crate::pose::Person;
 
@@ -26,6 +27,9 @@ pub struct Header<'a, S: Serialize> {
     pub posekit: &'static str,
     /// The video, as opened.
     pub source: &'a S,
+    /// The input's fingerprint (size, modification time, sha256 of a sample), which
+    /// `process` compares to skip inputs whose result is already complete.
+    pub input: &'a Fingerprint,
     /// The models used, in pipeline order.
     pub models: Vec<ModelRef>,
     /// The settings that shaped the result.
@@ -58,7 +62,8 @@ pub struct Settings {
     pub max_gap_s: f64,
     /// Landmark smoothing: `none`, `causal` (MediaPipe's filters) or `offline`.
     pub smooth: &'static str,
-    /// With `offline`: the Butterworth cutoff in Hz.
+    /// With `offline` and `--cutoff`: the Butterworth cutoff in Hz. Absent: the default,
+    /// 6 Hz or 0.4 × `source.fps` when that is lower.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cutoff_hz: Option<f64>,
     /// Gaps up to this many seconds are interpolated (`--fill-gaps`); 0 is off.
@@ -70,6 +75,12 @@ pub struct Settings {
     /// With `--hmr2`: how the workers share its weights (`shared`, `prepacked`, `per-worker`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hmr2_weights: Option<&'static str>,
+    /// `--max-frames`: the result stops after this many frames.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_frames: Option<u64>,
+    /// `--rotmat`: the SMPL records carry rotation matrices too.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rotmat: bool,
 }
 
 /// One frame's persons.

@@ -1,6 +1,7 @@
-//! One video file through the pipeline, as `process` and `serve`'s jobs run it: open it
-//! with FFmpeg, make the sinks its options ask for (the result file with its header, the
-//! overlay, the `.npz`), and run [`process_video`] on models the caller loaded.
+//! One input through the pipeline, as `process` and `serve`'s jobs run it: open it (a
+//! video with FFmpeg, or a folder of images), make the sinks its options ask for (the
+//! result file with its header, the overlay, the `.npz`), and run [`process_video`] on
+//! models the caller loaded.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64};
@@ -8,16 +9,62 @@ use std::sync::Arc;
 
 use super::error::PipelineError;
 use super::ordered::Deferred;
-use super::run::{process_video, Mode, RunOptions};
+use super::run::{process_video, FrameSource, Mode, RunOptions};
 use super::sink::{OutputKind, Sink};
 use super::sinks::{JsonlSink, NpzSink, OverlaySink};
 use super::workers::LoadedModels;
-use crate::media::decode::{VideoInfo, VideoSource};
+use crate::files::fingerprint::{self, Fingerprint};
+use crate::media::decode::{SourceError, VideoInfo, VideoSource};
 use crate::media::encode::Renderer;
+use crate::media::images::ImageSequence;
 use crate::output::jsonl::JsonlWriter;
 use crate::output::wire::{Header, Settings, Summary};
 use crate::tracking::butterworth::Butterworth;
 use crate::tracking::{Smoothing, TrackingOptions};
+
+/// What the frames come from.
+#[derive(Clone, Debug)]
+pub enum Input {
+    Video(PathBuf),
+    /// A folder's still images, in play order, at `fps` frames per second.
+    Images {
+        folder: PathBuf,
+        frames: Vec<PathBuf>,
+        fps: f64,
+    },
+}
+
+impl Input {
+    pub fn path(&self) -> &Path {
+        match self {
+            Input::Video(path) => path,
+            Input::Images { folder, .. } => folder,
+        }
+    }
+
+    /// What the result's header records, and resume compares.
+    pub fn fingerprint(&self) -> std::io::Result<Fingerprint> {
+        match self {
+            Input::Video(path) => fingerprint::of_file(path),
+            Input::Images { frames, .. } => fingerprint::of_images(frames),
+        }
+    }
+
+    fn open(&self) -> Result<Box<dyn FrameSource>, SourceError> {
+        Ok(match self {
+            Input::Video(path) => Box::new(VideoSource::open(path)?),
+            Input::Images {
+                folder,
+                frames,
+                fps,
+            } => Box::new(ImageSequence::open(
+                &folder.display().to_string(),
+                frames.clone(),
+                *fps,
+            )?),
+        })
+    }
+}
 
 /// Everything a run over one file needs besides the models and the video.
 #[derive(Clone, Debug)]
@@ -56,15 +103,20 @@ pub struct Outcome {
     pub info: VideoInfo,
 }
 
-/// Runs the pipeline over `video` with `models`. `cancel` is set by Ctrl-C: the result
+/// Runs the pipeline over `input` with `models`. `cancel` is set by Ctrl-C: the result
 /// is then kept under its partial name.
 pub fn process_file(
     models: &mut LoadedModels,
-    video: &Path,
+    input: &Input,
     options: &ProcessOptions,
     cancel: &AtomicBool,
 ) -> Result<Outcome, PipelineError> {
-    let mut source = VideoSource::open(video)?;
+    // Taken before the first frame is read: it names the file as it was when decoded.
+    let fingerprint = input.fingerprint().map_err(|e| PipelineError::Input {
+        path: input.path().to_path_buf(),
+        source: e,
+    })?;
+    let mut source = input.open()?;
     let info = source.info().clone();
     let offline = offline_filter(&options.tracking, info.fps)?;
     let mut writer = JsonlWriter::create(&options.output)?;
@@ -72,8 +124,9 @@ pub fn process_file(
         kind: "header",
         posekit: env!("CARGO_PKG_VERSION"),
         source: &info,
+        input: &fingerprint,
         models: models.refs.clone(),
-        settings: &settings(models, options, info.fps),
+        settings: &settings(models, options),
     })?;
     let shape = options.tracking.shape_per_track;
     let mut sinks: Vec<Box<dyn Sink>> = vec![deferred(
@@ -97,7 +150,7 @@ pub fn process_file(
         frames_done: options.frames_done.clone(),
         tracking: options.tracking,
     };
-    let report = process_video(&mut models.workers, &mut source, sinks, &run, cancel)?;
+    let report = process_video(&mut models.workers, source.as_mut(), sinks, &run, cancel)?;
     let path_of = |kind| {
         report
             .written
@@ -114,7 +167,10 @@ pub fn process_file(
     })
 }
 
-fn settings(models: &LoadedModels, options: &ProcessOptions, fps: f64) -> Settings {
+/// The settings a result records (also what `process` compares to resume, before the
+/// input is opened: so the offline cutoff is recorded as given, not as resolved for the
+/// stream's rate).
+pub fn settings(models: &LoadedModels, options: &ProcessOptions) -> Settings {
     Settings {
         mode: options.mode.name(),
         workers: models.workers.len(),
@@ -123,8 +179,10 @@ fn settings(models: &LoadedModels, options: &ProcessOptions, fps: f64) -> Settin
         detect_every: options.detect_every,
         max_gap_s: options.tracking.max_gap_s,
         smooth: options.tracking.smoothing.name(),
-        cutoff_hz: (options.tracking.smoothing == Smoothing::Offline)
-            .then(|| options.tracking.cutoff_at(fps)),
+        cutoff_hz: options
+            .tracking
+            .cutoff_hz
+            .filter(|_| options.tracking.smoothing == Smoothing::Offline),
         fill_gaps_s: options.tracking.fill_gaps_s,
         shape: models
             .has_hmr2()
@@ -133,6 +191,8 @@ fn settings(models: &LoadedModels, options: &ProcessOptions, fps: f64) -> Settin
                 false => "per-frame",
             }),
         hmr2_weights: models.hmr2_sharing.map(|s| s.name()),
+        max_frames: options.max_frames,
+        rotmat: options.rotmat && models.has_hmr2(),
     }
 }
 
