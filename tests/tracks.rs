@@ -10,10 +10,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{read_jsonl, stderr, Sandbox, CLIP};
+use crate::common::{read_jsonl, signal, spawn, stderr, wait_or_kill, wait_until, Sandbox, CLIP};
 
 /// Width of each half of the made clip, in pixels.
 const HALF: f64 = 320.0;
@@ -251,4 +252,47 @@ fn an_impossible_cutoff_is_refused_with_the_fix() {
         "{err}"
     );
     assert!(!output.exists());
+}
+
+#[test]
+fn ctrl_c_with_offline_smoothing_keeps_the_frames_done_smoothed() {
+    // Offline smoothing holds the records until the frames end; Ctrl-C ends them early,
+    // so the partial result has every frame done, filtered over what was seen.
+    let sb = Sandbox::new();
+    let clip = sb.clip("v.webm");
+    let overlay = sb.path("ov.mp4");
+    let args = [
+        "process",
+        clip.to_str().unwrap(),
+        "--workers",
+        "1",
+        "--smooth",
+        "offline",
+        "--render",
+        overlay.to_str().unwrap(),
+    ];
+    let mut command = sb.posekit(&args);
+    command.env("POSEKIT_DEBUG_FRAME_DELAY_MS", "100");
+    let child = spawn(command);
+    // The overlay is written as frames come: once its temporary has grown, frames are done.
+    let limit = Duration::from_secs(300);
+    let started = wait_until(limit, || {
+        sb.temporaries().iter().any(|t| {
+            t.contains("ov") && std::fs::metadata(sb.path(t)).is_ok_and(|m| m.len() > 20_000)
+        })
+    });
+    assert!(started, "the overlay never grew: {:?}", sb.names());
+    signal(&child, libc::SIGINT);
+    let out = wait_or_kill(child, limit);
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let lines = read_jsonl(&sb.path("v.poses.partial.jsonl"));
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["interrupted"], true);
+    let done = frames(&lines);
+    assert!(!done.is_empty() && done.len() < 60, "{} frames", done.len());
+    assert_eq!(summary["frames"].as_u64().unwrap(), done.len() as u64);
+    assert!(done
+        .iter()
+        .flat_map(|f| f["persons"].as_array().unwrap())
+        .all(|p| p["track_id"].as_u64().is_some()));
 }
