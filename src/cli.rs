@@ -472,8 +472,8 @@ pub struct RuntimeArgs {
 #[derive(Debug, Args)]
 pub struct TrackArgs {
     /// A person who leaves the view or is hidden for up to this many seconds, and comes
-    /// back near where their motion points, keeps their `track_id`; past it, a new ID.
-    /// Converted to frames with the video's own frame rate.
+    /// back near where they were or where their motion points, keeps their `track_id`;
+    /// past it, a new ID. Converted to frames with the video's own frame rate.
     #[arg(long, value_name = "SECONDS", default_value_t = 0.5, value_parser = gap_seconds)]
     pub max_gap: f64,
 
