@@ -338,6 +338,9 @@ pub struct ProcessArgs {
     pub hmr2_weights: Hmr2WeightsArg,
 
     #[command(flatten)]
+    pub tracks: TrackArgs,
+
+    #[command(flatten)]
     pub runtime: RuntimeArgs,
 
     /// Print the summary as JSON on stdout (one object per video).
@@ -476,6 +479,67 @@ pub struct RuntimeArgs {
     /// installed Python onnxruntime package.
     #[arg(long, value_name = "PATH", global = true)]
     pub ort_lib: Option<PathBuf>,
+}
+
+/// People over time: identities, smoothing and gaps (`docs/tracking.md`).
+#[derive(Debug, Args)]
+pub struct TrackArgs {
+    /// A person who leaves the view or is hidden for up to this many seconds, and comes
+    /// back near where they were or where their motion points, keeps their `track_id`;
+    /// past it, a new ID. Converted to frames with the video's own frame rate.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5, value_parser = gap_seconds)]
+    pub max_gap: f64,
+
+    /// Landmark smoothing per person: `causal` applies MediaPipe's own
+    /// `smooth_landmarks=True` filters as frames come; `offline` filters each person's
+    /// whole track forward and backward (no lag, least jitter; the results are written
+    /// when the video ends, and the overlay shows the landmarks before this filter).
+    /// Default: offline in video mode, none in image mode.
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub smooth: Option<SmoothArg>,
+
+    /// With `--smooth offline`: the low-pass cutoff in Hz, below half the frame rate.
+    /// Default: 6, or 0.4 × the frame rate when that is lower.
+    #[arg(long, value_name = "HZ")]
+    pub cutoff: Option<f64>,
+
+    /// Within a track, draw in a person missing for up to this many seconds by linear
+    /// interpolation, marked `"filled": true` (never counted as detections). 0 is off.
+    /// Results (and the overlay) are held back by that much.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0, value_parser = gap_seconds)]
+    pub fill_gaps: f64,
+
+    /// With --hmr2: `per-track` gives every frame of a person the median of their
+    /// `betas` over the track (one person, one body shape); `per-frame` keeps HMR2's
+    /// per-frame estimate. per-track results are written when the video ends.
+    #[arg(long, value_enum, default_value_t = ShapeArg::PerFrame, requires = "hmr2")]
+    pub shape: ShapeArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ShapeArg {
+    PerFrame,
+    PerTrack,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SmoothArg {
+    /// Landmarks as the model gave them.
+    None,
+    /// MediaPipe's smooth_landmarks=True filters, per person, as frames come.
+    Causal,
+    /// Zero-phase Butterworth over each person's whole track.
+    Offline,
+}
+
+/// Seconds of a gap: 0 or more, finite, at most a minute.
+fn gap_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if (0.0..=60.0).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds between 0 and 60"
+        )),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

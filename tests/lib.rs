@@ -15,4 +15,5 @@ mod models;
 mod process;
 mod safe_files;
 mod serve;
+mod tracks;
 mod tune;

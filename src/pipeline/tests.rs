@@ -138,6 +138,7 @@ fn options(mode: Mode) -> RunOptions {
         max_frames: None,
         progress: false,
         frames_done: None,
+        tracking: crate::tracking::TrackingOptions::default(),
     }
 }
 
