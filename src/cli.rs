@@ -117,6 +117,64 @@ pub enum Command {
     ///   posekit status --manifest videos.txt --out-dir results --shards 8 --report results/report-*.jsonl
     #[command(verbatim_doc_comment)]
     Status(StatusArgs),
+
+    /// Write a result in the formats other tools read: tidy CSV (pandas, R), OpenPose
+    /// JSON (Pose2Sim, `pose_model = 'BLAZEPOSE'`), TRC markers (OpenSim), AMASS-style
+    /// SMPL `.npz` (from `process --hmr2` results).
+    ///
+    /// Reads only the JSON Lines that `posekit process` wrote; a partial result (a run
+    /// that did not finish) needs --partial. Writes beside the result unless -o says
+    /// where: `clip.csv`, or the folders `clip_json/` (one file per frame), `clip_trc/`
+    /// and `clip_amass/` (one file per track). Every field is described in
+    /// docs/formats.md. Nothing is replaced without --overwrite.
+    ///
+    /// Examples:
+    ///   posekit export clip.poses.jsonl --to csv
+    ///   posekit export clip.poses.jsonl --to openpose -o pose/cam01_json
+    ///   posekit export clip.poses.jsonl --to trc --json
+    ///   posekit export clip.poses.jsonl --to amass     (a result of `process --hmr2`)
+    #[command(verbatim_doc_comment)]
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A result that `posekit process` wrote (`clip.poses.jsonl`).
+    #[arg(value_name = "RESULT.jsonl")]
+    pub result: PathBuf,
+
+    /// The format to write.
+    #[arg(long, value_name = "FORMAT")]
+    pub to: ExportFormatArg,
+
+    /// Where to write: the file (csv) or the folder (openpose, trc, amass).
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Replace an existing export (in a folder, only the export's own files).
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Accept a partial result (a run that did not finish), with a warning.
+    #[arg(long)]
+    pub partial: bool,
+
+    /// Print what was written as JSON: {"format", "path", "files", "bytes"}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The formats of `export --to` and `process --export`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    /// Tidy long CSV: frame,t,track_id,landmark,x,y,z,visibility,presence,wx,wy,wz.
+    Csv,
+    /// OpenPose JSON, one file per frame, as Pose2Sim reads it.
+    Openpose,
+    /// TRC marker files for OpenSim, one per track (world landmarks, Y up).
+    Trc,
+    /// AMASS-style SMPL .npz, one per track (needs a `process --hmr2` result).
+    Amass,
 }
 
 #[derive(Debug, Args)]

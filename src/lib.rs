@@ -10,6 +10,7 @@ pub mod commands;
 pub(crate) mod config;
 pub(crate) mod doctor;
 pub mod engine;
+pub(crate) mod export;
 pub(crate) mod files;
 pub mod image;
 pub mod media;

@@ -10,6 +10,7 @@ mod bench;
 mod cluster;
 mod detector;
 mod doctor;
+mod export;
 mod hmr2;
 mod models;
 mod process;

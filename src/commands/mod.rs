@@ -26,6 +26,7 @@ pub fn blazepose_sources(args: &PoseArgs) -> (ModelSource, ModelSource) {
 
 pub mod bench;
 pub mod doctor;
+pub mod export;
 pub mod process;
 pub mod serve;
 pub mod status;

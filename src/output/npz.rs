@@ -23,6 +23,8 @@ const ARCHIVE_COMMENT: &[u8] = b"written by posekit";
 pub enum Dtype {
     F32,
     I64,
+    /// A fixed-width string of this many characters, UTF-32 (numpy's `<U`).
+    Unicode(usize),
 }
 
 impl Dtype {
@@ -30,13 +32,15 @@ impl Dtype {
         match self {
             Dtype::F32 => 4,
             Dtype::I64 => 8,
+            Dtype::Unicode(chars) => 4 * chars,
         }
     }
 
-    fn descr(self) -> &'static str {
+    fn descr(self) -> String {
         match self {
-            Dtype::F32 => "<f4",
-            Dtype::I64 => "<i8",
+            Dtype::F32 => "<f4".to_string(),
+            Dtype::I64 => "<i8".to_string(),
+            Dtype::Unicode(chars) => format!("<U{chars}"),
         }
     }
 }
@@ -49,6 +53,8 @@ struct Column {
     spool_path: PathBuf,
     spool: BufWriter<File>,
     rows: u64,
+    /// Stored whole, with no leading row axis (a per-file value such as `betas`).
+    whole: bool,
 }
 
 /// Builds an `.npz` at `target`; see the module docs.
@@ -87,6 +93,31 @@ impl NpzWriter {
         self.push(name, Dtype::F32, row_shape, &bytes)
     }
 
+    /// Stores array `name` whole: exactly `shape` (`[]` for a scalar), no row axis.
+    pub fn set_f32(&mut self, name: &str, shape: &[usize], values: &[f32]) -> std::io::Result<()> {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.push(name, Dtype::F32, shape, &bytes)?;
+        self.mark_whole(name);
+        Ok(())
+    }
+
+    /// Stores the 0-d string `name` (numpy reads it as `str(z[name])`).
+    pub fn set_str(&mut self, name: &str, value: &str) -> std::io::Result<()> {
+        let bytes: Vec<u8> = value
+            .chars()
+            .flat_map(|c| (c as u32).to_le_bytes())
+            .collect();
+        self.push(name, Dtype::Unicode(value.chars().count()), &[], &bytes)?;
+        self.mark_whole(name);
+        Ok(())
+    }
+
+    fn mark_whole(&mut self, name: &str) {
+        if let Some(column) = self.columns.iter_mut().find(|c| c.name == name) {
+            column.whole = true;
+        }
+    }
+
     /// Appends one i64 scalar row to array `name`.
     pub fn push_i64(&mut self, name: &str, value: i64) -> std::io::Result<()> {
         self.push(name, Dtype::I64, &[], &value.to_le_bytes())
@@ -116,6 +147,7 @@ impl NpzWriter {
                     spool_path,
                     spool: BufWriter::new(file),
                     rows: 0,
+                    whole: false,
                 });
                 self.columns.len() - 1
             }
@@ -133,8 +165,9 @@ impl NpzWriter {
     /// Writes the archive and moves it into place (the `.partial.npz` name when
     /// `interrupted`); returns where it went. Every array must have the same row count.
     pub fn finish(mut self, interrupted: bool) -> std::io::Result<PathBuf> {
-        if let Some(first) = self.columns.first() {
-            if let Some(c) = self.columns.iter().find(|c| c.rows != first.rows) {
+        let mut per_row = self.columns.iter().filter(|c| !c.whole);
+        if let Some(first) = per_row.next() {
+            if let Some(c) = per_row.find(|c| c.rows != first.rows) {
                 return Err(std::io::Error::other(format!(
                     "npz arrays {} and {} have {} and {} rows",
                     first.name, c.name, first.rows, c.rows
@@ -202,14 +235,15 @@ pub fn is_posekit_npz(path: &Path) -> bool {
 /// The `.npy` v1.0 header: magic, version, length, then a Python dict literal padded
 /// with spaces so that the data starts on a 64-byte boundary.
 fn npy_header(column: &Column) -> Vec<u8> {
-    let dims: Vec<String> = std::iter::once(column.rows as usize)
+    let rows = (!column.whole).then_some(column.rows as usize);
+    let dims: Vec<String> = rows
+        .into_iter()
         .chain(column.row_shape.iter().copied())
         .map(|d| d.to_string())
         .collect();
-    let shape = if dims.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
+    let shape = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
     };
     let mut dict = format!(
         "{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}",
