@@ -377,6 +377,17 @@ pub struct ProcessArgs {
     #[arg(long, value_name = "PATH")]
     pub render: Option<PathBuf>,
 
+    /// After each input's result is complete, also export it (as `posekit export --to`
+    /// does) beside the result: csv, openpose, trc, amass, comma-separated. An export
+    /// that already exists is kept unless --overwrite.
+    #[arg(
+        long,
+        value_name = "FORMAT[,FORMAT]",
+        value_enum,
+        value_delimiter = ','
+    )]
+    pub export: Vec<ExportFormatArg>,
+
     /// Replace existing result or overlay files. Without it, only results that posekit
     /// wrote itself are replaced; anything else is left alone and the run refuses.
     #[arg(long)]

@@ -456,3 +456,55 @@ fn existing_exports_are_kept_without_overwrite() {
         .starts_with("frame,t,"));
     assert_eq!(sandbox.temporaries(), Vec::<String>::new());
 }
+
+#[test]
+fn process_exports_beside_its_result_and_keeps_existing_exports() {
+    let sandbox = Sandbox::new();
+    sandbox.clip("walk.webm");
+    let args = [
+        "process",
+        "walk.webm",
+        "--max-frames",
+        "12",
+        "--out-dir",
+        "results",
+        "--export",
+        "csv,openpose",
+    ];
+    let run = || {
+        let out = sandbox
+            .posekit(&args)
+            .current_dir(sandbox.dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        out
+    };
+    run();
+    let out_dir = sandbox.path("results");
+    let csv = out_dir.join("walk.csv");
+    assert!(csv.is_file(), "the csv beside the result under --out-dir");
+    assert_eq!(
+        std::fs::read_dir(out_dir.join("walk_json"))
+            .unwrap()
+            .count(),
+        12
+    );
+    std::fs::write(&csv, "mine\n").unwrap();
+    let out = run();
+    assert!(
+        stderr(&out).contains("kept the existing csv export"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), "mine\n");
+}
+
+#[test]
+fn process_export_amass_needs_hmr2() {
+    let sandbox = Sandbox::new();
+    let clip = sandbox.clip("walk.webm");
+    let out = sandbox.run(&["process", clip.to_str().unwrap(), "--export", "amass"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--hmr2"), "{}", stderr(&out));
+}

@@ -46,6 +46,35 @@ pub fn export_one(
     Ok(export::write(&parsed, source, format, dest, overwrite)?)
 }
 
+/// `process --export`: each format of a complete result, beside it. An existing export
+/// is kept (with a note) unless `overwrite`, as a complete result is kept on a rerun.
+pub fn after_process(
+    result: &Path,
+    formats: &[ExportFormatArg],
+    overwrite: bool,
+    json: bool,
+) -> Result<()> {
+    for &arg in formats {
+        let format = format_of(arg);
+        let dest = format.default_dest(result);
+        if dest.exists() && !overwrite {
+            eprintln!(
+                "posekit: kept the existing {} export {} (--overwrite replaces it)",
+                format.name(),
+                dest.display()
+            );
+            continue;
+        }
+        let written = export_one(result, format, &dest, overwrite, false)?;
+        match json {
+            // stdout stays one object per video; the exports are told on stderr.
+            true => eprintln!("posekit: exported {}", serde_json::to_string(&written)?),
+            false => report(&written, false)?,
+        }
+    }
+    Ok(())
+}
+
 /// One line for people, or one JSON object for scripts.
 pub fn report(written: &Written, json: bool) -> Result<()> {
     match json {

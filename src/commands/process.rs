@@ -102,7 +102,9 @@ pub fn run(args: &ProcessArgs) -> Result<Ending> {
         let line = match result {
             Ok(Done::Skipped { output, reason }) => {
                 report_skip(input, &output, &reason, args.json)?;
-                tally.skipped += 1;
+                if exports_of(args, input, &output, &mut tally)? {
+                    tally.skipped += 1;
+                }
                 report_line(input, Some(output), "skipped", Some(reason), None, started)
             }
             Ok(Done::Ran(outcome)) => {
@@ -122,7 +124,9 @@ pub fn run(args: &ProcessArgs) -> Result<Ending> {
                     append(&mut report_file, &line)?;
                     break;
                 }
-                tally.done += 1;
+                if exports_of(args, input, &outcome.output, &mut tally)? {
+                    tally.done += 1;
+                }
                 line
             }
             Err(e) => {
@@ -202,6 +206,19 @@ fn shard_of(args: &ProcessArgs, inputs: Vec<Input>) -> Result<Vec<Input>> {
 
 /// This run's shard, as report lines give it.
 static SHARD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// `--export`: a failed export counts as a failure of its input, and the batch goes on.
+/// False when one failed.
+fn exports_of(args: &ProcessArgs, input: &Input, result: &Path, tally: &mut Tally) -> Result<bool> {
+    match super::export::after_process(result, &args.export, args.overwrite, args.json) {
+        Ok(()) => Ok(true),
+        Err(e) => {
+            report_failure(&input.path, &e, args.json)?;
+            tally.failed.push((input.path.clone(), e));
+            Ok(false)
+        }
+    }
+}
 
 /// What running one input came to.
 enum Done {
@@ -316,6 +333,9 @@ fn check_arguments(args: &ProcessArgs) -> Result<()> {
     }
     if args.pose.max_people == 0 || args.pose.detect_every == 0 {
         bail!("--max-people and --detect-every must be at least 1");
+    }
+    if args.export.contains(&crate::cli::ExportFormatArg::Amass) && args.pose.hmr2.is_none() {
+        bail!("--export amass writes SMPL parameters, which only --hmr2 gives.\nFix: add --hmr2 MODEL.onnx, or drop amass from --export");
     }
     for model in models_named(args) {
         check_input(model).with_context(|| format!("model file {}", model.display()))?;
