@@ -35,7 +35,7 @@ pub enum Command {
     /// --force redoes everything. Inside a job, the default worker count is what the
     /// job was given (SLURM_CPUS_PER_TASK, the cgroup CPU quota, the affinity mask).
     #[command(verbatim_doc_comment)]
-    Process(ProcessArgs),
+    Process(Box<ProcessArgs>),
 
     /// Measure throughput and speedup of worker layouts on this machine, and find the best.
     ///
