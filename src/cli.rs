@@ -120,12 +120,13 @@ pub enum Command {
 
     /// Write a result in the formats other tools read: tidy CSV (pandas, R), OpenPose
     /// JSON (Pose2Sim, `pose_model = 'BLAZEPOSE'`), TRC markers (OpenSim), AMASS-style
-    /// SMPL `.npz` (from `process --hmr2` results).
+    /// SMPL `.npz` and BVH animation (both from `process --hmr2` results; BVH with your
+    /// own SMPL model, --smpl-model).
     ///
     /// Reads only the JSON Lines that `posekit process` wrote; a partial result (a run
     /// that did not finish) needs --partial. Writes beside the result unless -o says
-    /// where: `clip.csv`, or the folders `clip_json/` (one file per frame), `clip_trc/`
-    /// and `clip_amass/` (one file per track). Every field is described in
+    /// where: `clip.csv`, or the folders `clip_json/` (one file per frame), `clip_trc/`,
+    /// `clip_amass/` and `clip_bvh/` (one file per track). Every field is described in
     /// docs/formats.md. Nothing is replaced without --overwrite.
     ///
     /// Examples:
@@ -133,6 +134,7 @@ pub enum Command {
     ///   posekit export clip.poses.jsonl --to openpose -o pose/cam01_json
     ///   posekit export clip.poses.jsonl --to trc --json
     ///   posekit export clip.poses.jsonl --to amass     (a result of `process --hmr2`)
+    ///   posekit export clip.poses.jsonl --to bvh --smpl-model SMPL_NEUTRAL.npz
     #[command(verbatim_doc_comment)]
     Export(ExportArgs),
 }
@@ -147,7 +149,7 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FORMAT")]
     pub to: ExportFormatArg,
 
-    /// Where to write: the file (csv) or the folder (openpose, trc, amass).
+    /// Where to write: the file (csv) or the folder (openpose, trc, amass, bvh).
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
@@ -158,6 +160,11 @@ pub struct ExportArgs {
     /// Accept a partial result (a run that did not finish), with a warning.
     #[arg(long)]
     pub partial: bool,
+
+    /// For --to bvh: your SMPL model as .npz (v_template, shapedirs, J_regressor,
+    /// kintree_table; scripts/smpl_pkl_to_npz.py makes it from the official .pkl).
+    #[arg(long, value_name = "FILE.npz")]
+    pub smpl_model: Option<PathBuf>,
 
     /// Print what was written as JSON: {"format", "path", "files", "bytes"}.
     #[arg(long)]
@@ -175,6 +182,8 @@ pub enum ExportFormatArg {
     Trc,
     /// AMASS-style SMPL .npz, one per track (needs a `process --hmr2` result).
     Amass,
+    /// BVH animation, one per track (a `process --hmr2` result and --smpl-model).
+    Bvh,
 }
 
 #[derive(Debug, Args)]

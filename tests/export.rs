@@ -346,7 +346,11 @@ fn amass_npz_is_read_by_numpy_when_available() {
         .iter()
         .map(|v| v.as_f64().unwrap())
         .collect();
-    assert!(trans0.iter().zip(&cam_t).all(|(a, b)| (a - b).abs() < 1e-6));
+    // Both are f32 values; compare them as such (cam_t can be tens of metres).
+    assert!(trans0
+        .iter()
+        .zip(&cam_t)
+        .all(|(a, b)| *a as f32 == *b as f32));
 }
 
 #[test]
@@ -507,4 +511,55 @@ fn process_export_amass_needs_hmr2() {
     let out = sandbox.run(&["process", clip.to_str().unwrap(), "--export", "amass"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--hmr2"), "{}", stderr(&out));
+}
+
+#[test]
+fn bvh_needs_a_model_and_reads_one_numpy_wrote() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.run(&["export", SMALL, "--to", "bvh"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--smpl-model"), "{}", stderr(&out));
+    let python = std::env::var("POSEKIT_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let probe = Command::new(&python).args(["-c", "import numpy"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: no python3 with numpy (set POSEKIT_TEST_PYTHON) to write a model");
+        return;
+    }
+    // A random model with SMPL's structure, saved as scripts/smpl_pkl_to_npz.py saves
+    // the real one (the root's parent as the official files have it: 2**32 - 1).
+    let model = sandbox.path("model.npz");
+    let script = "import numpy as np, sys\n\
+                  r = np.random.default_rng(1); n = 50\n\
+                  p = [4294967295, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]\n\
+                  j = np.abs(r.normal(size=(24, n))); j /= j.sum(1, keepdims=True)\n\
+                  np.savez(sys.argv[1], v_template=r.normal(size=(n, 3)), shapedirs=0.01 * r.normal(size=(n, 3, 10)),\n\
+                           J_regressor=j, kintree_table=np.array([p, list(range(24))], dtype=np.int64))";
+    let made = Command::new(&python)
+        .args(["-c", script, model.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    let (folder, report) = export(
+        &sandbox,
+        "bvh",
+        "bvh",
+        &["--smpl-model", model.to_str().unwrap()],
+    );
+    assert_eq!(report["files"], 1);
+    let text = std::fs::read_to_string(folder.join("small_track1.bvh")).unwrap();
+    assert!(
+        text.starts_with("HIERARCHY\nROOT pelvis\n"),
+        "{}",
+        &text[..80]
+    );
+    assert_eq!(text.matches("JOINT ").count(), 23);
+    assert!(text.contains("MOTION\nFrames: 6\nFrame Time: 0.03333333\n"));
+    let motion: Vec<&str> = text
+        .split("Frame Time: 0.03333333\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .collect();
+    assert_eq!(motion.len(), 6);
+    assert!(motion.iter().all(|l| l.split(' ').count() == 3 + 3 * 24));
 }

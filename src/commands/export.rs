@@ -14,7 +14,14 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         .output
         .clone()
         .unwrap_or_else(|| format.default_dest(&args.result));
-    let written = export_one(&args.result, format, &dest, args.overwrite, args.partial)?;
+    let written = export_one(
+        &args.result,
+        format,
+        &dest,
+        args.overwrite,
+        args.partial,
+        args.smpl_model.as_deref(),
+    )?;
     report(&written, args.json)
 }
 
@@ -24,6 +31,7 @@ pub fn format_of(arg: ExportFormatArg) -> Format {
         ExportFormatArg::Openpose => Format::Openpose,
         ExportFormatArg::Trc => Format::Trc,
         ExportFormatArg::Amass => Format::Amass,
+        ExportFormatArg::Bvh => Format::Bvh,
     }
 }
 
@@ -34,6 +42,7 @@ pub fn export_one(
     dest: &Path,
     overwrite: bool,
     partial: bool,
+    smpl_model: Option<&Path>,
 ) -> Result<Written> {
     let parsed = result::read(source, partial)?;
     if !parsed.complete {
@@ -43,7 +52,9 @@ pub fn export_one(
             parsed.frames.len()
         );
     }
-    Ok(export::write(&parsed, source, format, dest, overwrite)?)
+    Ok(export::write(
+        &parsed, source, format, dest, overwrite, smpl_model,
+    )?)
 }
 
 /// `process --export`: each format of a complete result, beside it. An existing export
@@ -65,7 +76,7 @@ pub fn after_process(
             );
             continue;
         }
-        let written = export_one(result, format, &dest, overwrite, false)?;
+        let written = export_one(result, format, &dest, overwrite, false, None)?;
         match json {
             // stdout stays one object per video; the exports are told on stderr.
             true => eprintln!("posekit: exported {}", serde_json::to_string(&written)?),

@@ -334,6 +334,9 @@ fn check_arguments(args: &ProcessArgs) -> Result<()> {
     if args.pose.max_people == 0 || args.pose.detect_every == 0 {
         bail!("--max-people and --detect-every must be at least 1");
     }
+    if args.export.contains(&crate::cli::ExportFormatArg::Bvh) {
+        bail!("--export bvh needs your SMPL model.\nFix: run `posekit export RESULT --to bvh --smpl-model FILE.npz` after the run");
+    }
     if args.export.contains(&crate::cli::ExportFormatArg::Amass) && args.pose.hmr2.is_none() {
         bail!("--export amass writes SMPL parameters, which only --hmr2 gives.\nFix: add --hmr2 MODEL.onnx, or drop amass from --export");
     }

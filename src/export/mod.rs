@@ -6,10 +6,12 @@
 //! `docs/formats.md`.
 
 pub mod amass;
+pub mod bvh;
 pub mod csv;
 pub mod landmarks;
 pub mod openpose;
 pub mod result;
+pub mod smpl_model;
 pub mod trc;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +29,7 @@ pub enum Format {
     Openpose,
     Trc,
     Amass,
+    Bvh,
 }
 
 impl Format {
@@ -36,6 +39,7 @@ impl Format {
             Format::Openpose => "openpose",
             Format::Trc => "trc",
             Format::Amass => "amass",
+            Format::Bvh => "bvh",
         }
     }
 
@@ -48,6 +52,7 @@ impl Format {
             Format::Openpose => format!("{stem}_json"),
             Format::Trc => format!("{stem}_trc"),
             Format::Amass => format!("{stem}_amass"),
+            Format::Bvh => format!("{stem}_bvh"),
         };
         result.with_file_name(name)
     }
@@ -78,6 +83,12 @@ pub enum ExportError {
     NoSmpl(PathBuf),
     #[error("{what} has no tracks (no person has a track_id), so there is nothing to write one file per track for.\nFix: export a video's result that found people, or use --to csv / openpose")]
     NoTracks { what: PathBuf },
+    #[error("--to bvh needs --smpl-model FILE.npz: the rest skeleton comes from your SMPL model (posekit ships none).\nFix: make the .npz with scripts/smpl_pkl_to_npz.py from the official SMPL .pkl and pass --smpl-model")]
+    NoModel,
+    #[error("the SMPL model has {0} joints; the bvh export needs SMPL's 24 (HMR2's pose has 24 rotations)")]
+    Joints(usize),
+    #[error(transparent)]
+    Model(#[from] smpl_model::ModelError),
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -94,13 +105,15 @@ pub struct Written {
     pub bytes: u64,
 }
 
-/// Writes `result` (read from `source`) as `format` at `dest`.
+/// Writes `result` (read from `source`) as `format` at `dest`; `bvh` reads its skeleton
+/// from `smpl_model`.
 pub fn write(
     result: &ResultFile,
     source: &Path,
     format: Format,
     dest: &Path,
     overwrite: bool,
+    smpl_model: Option<&Path>,
 ) -> Result<Written, ExportError> {
     let stem = stem_of(source);
     let written = |files, bytes| Written {
@@ -120,7 +133,16 @@ pub fn write(
             what: source.to_path_buf(),
         });
     }
-    if format == Format::Amass
+    let model = match format {
+        Format::Bvh => Some(smpl_model::SmplModel::read(
+            smpl_model.ok_or(ExportError::NoModel)?,
+        )?),
+        _ => None,
+    };
+    if let Some(joints) = model.as_ref().map(|m| m.parents.len()).filter(|&j| j != 24) {
+        return Err(ExportError::Joints(joints));
+    }
+    if matches!(format, Format::Amass | Format::Bvh)
         && !result
             .frames
             .iter()
@@ -132,7 +154,11 @@ pub fn write(
     let (files, bytes) = match format {
         Format::Openpose => write_pages(&folder, result, &stem)?,
         Format::Trc => write_tracks(&folder, result, &stem, &ids)?,
-        _ => amass::write_tracks(&folder, result, &stem, &ids)?,
+        Format::Amass => amass::write_tracks(&folder, result, &stem, &ids)?,
+        _ => match &model {
+            Some(model) => write_bvh(&folder, result, &stem, &ids, model)?,
+            None => return Err(ExportError::NoModel),
+        },
     };
     folder.finish()?;
     Ok(written(files, bytes))
@@ -166,6 +192,40 @@ fn write_tracks(
         bytes += text.len() as u64;
     }
     Ok((ids.len(), bytes))
+}
+
+fn write_bvh(
+    folder: &FolderWriter,
+    result: &ResultFile,
+    stem: &str,
+    ids: &[u32],
+    model: &smpl_model::SmplModel,
+) -> Result<(usize, u64), ExportError> {
+    let (mut files, mut bytes) = (0, 0);
+    for &id in ids {
+        let smpl: Vec<&result::Smpl> = result
+            .track(id)
+            .into_iter()
+            .filter_map(|(_, p)| p.smpl.as_ref())
+            .collect();
+        if smpl.is_empty() {
+            continue;
+        }
+        let betas: Vec<[f32; 10]> = smpl.iter().map(|s| s.betas).collect();
+        let rest = model.rest_joints(&amass::median_betas(&betas));
+        let frames: Vec<bvh::Pose> = smpl
+            .iter()
+            .map(|s| bvh::Pose {
+                poses: amass::pose_row(s),
+                trans: s.cam_t,
+            })
+            .collect();
+        let text = bvh::render(&rest, &model.parents, &frames, result.rate());
+        folder.write(&format!("{stem}_track{id}.bvh"), text.as_bytes())?;
+        files += 1;
+        bytes += text.len() as u64;
+    }
+    Ok((files, bytes))
 }
 
 #[cfg(test)]
