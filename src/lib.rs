@@ -6,6 +6,7 @@
 pub(crate) mod bench;
 pub mod cli;
 pub mod commands;
+pub(crate) mod compare;
 pub(crate) mod config;
 pub(crate) mod doctor;
 pub mod engine;

@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Command::Doctor(args) => return commands::doctor::run(args).unwrap_or_else(report_error),
         Command::Tune(args) => return commands::tune::run(args).unwrap_or_else(report_error),
         Command::Serve(args) => commands::serve::run(args).map(|_| Ending::Complete),
+        Command::Compare(args) => commands::compare::run(args).map(|_| Ending::Complete),
     };
     match result {
         Ok(Ending::Complete) => ExitCode::SUCCESS,

@@ -41,6 +41,8 @@ pub struct RunSettings {
     pub ort_lib: Option<PathBuf>,
     /// Model files given by the user (not the built-in ones), passed on likewise.
     pub model_args: Vec<(String, PathBuf)>,
+    /// Other flags passed on to the child runs (`--device`, `--hmr2-batch`).
+    pub extra_args: Vec<String>,
 }
 
 pub struct RealRunner<'e> {
@@ -95,6 +97,7 @@ impl<'e> RealRunner<'e> {
         for (flag, path) in &s.model_args {
             cmd.arg(flag).arg(path);
         }
+        cmd.args(&s.extra_args);
         cmd
     }
 }

@@ -12,11 +12,11 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
-use super::blazepose_sources;
 use super::stdout::print_line;
+use super::{blazepose_sources, hmr2_placement};
 use crate::cli::{Hmr2WeightsArg, ModeArg, ProcessArgs};
 use crate::config::{config_path, load, saved_layout, Config};
-use crate::engine::{Engine, RuntimeSearch, WeightSharing};
+use crate::engine::{DeviceRequest, Engine, RuntimeSearch, WeightSharing};
 use crate::files::{
     check_input, default_output, partial_path, resolve_for_writing, Claims, Resolved,
 };
@@ -39,7 +39,8 @@ pub enum Ending {
 
 pub fn run(args: &ProcessArgs) -> Result<Ending> {
     check_arguments(args)?;
-    let layout = Defaults::read()?.layout_for(args);
+    let defaults = Defaults::read()?;
+    let layout = defaults.layout_for(args);
     check_layout(
         layout.source,
         layout.workers,
@@ -67,7 +68,7 @@ pub fn run(args: &ProcessArgs) -> Result<Ending> {
         engine,
         &detector,
         &landmarks,
-        hmr2_options(args).as_ref(),
+        hmr2_options(args, defaults.config.device).as_ref(),
         layout.workers,
         layout.threads,
     )?;
@@ -215,7 +216,7 @@ fn mode_of(mode: ModeArg) -> Mode {
     }
 }
 
-fn hmr2_options(args: &ProcessArgs) -> Option<Hmr2Options> {
+fn hmr2_options(args: &ProcessArgs, device: Option<DeviceRequest>) -> Option<Hmr2Options> {
     args.pose.hmr2.as_ref().map(|model| Hmr2Options {
         model: model.clone(),
         npz: args.npz.clone(),
@@ -224,6 +225,8 @@ fn hmr2_options(args: &ProcessArgs) -> Option<Hmr2Options> {
             Hmr2WeightsArg::Prepacked => WeightSharing::Prepacked,
             Hmr2WeightsArg::PerWorker => WeightSharing::PerWorker,
         },
+        placement: hmr2_placement(&args.pose, device),
+        batch: args.pose.hmr2_batch.map(usize::from),
     })
 }
 

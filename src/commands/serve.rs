@@ -79,6 +79,7 @@ fn to_config(args: &ServeArgs, file: &Config) -> Result<ServeConfig> {
         detector,
         landmarks,
         hmr2,
+        hmr2_placement: super::hmr2_placement(&args.pose, file.device),
         job_workers: workers,
         job_queue: args.job_queue,
         max_body_bytes: args.max_body_mb as usize * MB,

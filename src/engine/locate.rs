@@ -56,6 +56,17 @@ pub fn data_dir() -> Option<PathBuf> {
     Some(base.join("posekit"))
 }
 
+/// posekit's per-user cache directory (`$XDG_CACHE_HOME/posekit` or `~/.cache/posekit`):
+/// TensorRT's engines live under it.
+pub fn cache_dir() -> Option<PathBuf> {
+    let xdg = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty());
+    let base = match xdg {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
+    };
+    Some(base.join("posekit"))
+}
+
 /// Candidate library paths, most specific first. An explicit path excludes the rest,
 /// so a typo in `--ort-lib` is reported rather than silently replaced.
 pub fn candidate_paths(search: &RuntimeSearch) -> Vec<PathBuf> {

@@ -110,5 +110,7 @@ fn settings(models: &LoadedModels, options: &ProcessOptions) -> Settings {
         max_people: options.max_people,
         detect_every: options.detect_every,
         hmr2_weights: models.hmr2_sharing.map(|s| s.name()),
+        hmr2_device: models.hmr2_device.map(|d| d.name()),
+        hmr2_batch: models.has_hmr2().then_some(models.hmr2_batch),
     }
 }

@@ -202,6 +202,10 @@ pub fn process_video(
         false => 0.0,
     };
     summary.peak_rss_mib = peak_rss_bytes().map(|b| b as f64 / (1024.0 * 1024.0));
+    summary.hmr2_device = models
+        .iter()
+        .find_map(|m| m.hmr2.as_ref())
+        .map(|h| h.info().device);
     let mut written = Vec::new();
     while let Some(sink) = sinks.pop() {
         written.extend(sink.finish(&summary)?);

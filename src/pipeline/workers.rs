@@ -14,7 +14,7 @@ use super::error::PipelineError;
 use super::handoff::Handoff;
 use super::mesh::Hmr2Options;
 use super::run::{Done, Job, Message, Mode, Queues, RunOptions};
-use crate::engine::{Engine, EngineError, Inference, ModelSource, WeightSharing};
+use crate::engine::{DeviceRequest, Engine, EngineError, Inference, ModelSource, WeightSharing};
 use crate::models::blazepose::{mediapipe_time, BlazePose, Clock, Tracker};
 use crate::models::hmr2::Hmr2;
 use crate::output::wire::{ModelRef, Stages};
@@ -35,6 +35,10 @@ pub struct LoadedModels {
     pub threads_per_worker: usize,
     /// How the workers share HMR2's weights, when there is HMR2.
     pub hmr2_sharing: Option<WeightSharing>,
+    /// The device asked for HMR2 (`--device`), when there is HMR2.
+    pub hmr2_device: Option<DeviceRequest>,
+    /// Most HMR2 crops per call, gathered across frames (1 without HMR2).
+    pub hmr2_batch: usize,
 }
 
 impl LoadedModels {
@@ -59,11 +63,8 @@ pub fn load_blazepose(
         let detector = engine.session(detector, threads_per_worker)?;
         let landmarks = engine.session(landmarks, threads_per_worker)?;
         refs = [detector.info(), landmarks.info()]
-            .iter()
-            .map(|m| ModelRef {
-                name: m.name.clone(),
-                sha256: m.sha256.clone(),
-            })
+            .into_iter()
+            .map(ModelRef::of)
             .collect();
         models.push(BlazePose::new(Box::new(detector), Box::new(landmarks))?);
     }
@@ -89,32 +90,35 @@ pub fn load_worker_models(
         engine,
         detector,
         landmarks,
-        hmr2.map(|h| h.sharing),
+        hmr2,
         threads_per_worker,
         meshes,
         workers,
     )
 }
 
-/// As [`load_worker_models`], around HMR2 handles the caller made (`sharing` says how):
+/// As [`load_worker_models`], around HMR2 handles the caller made (`hmr2` says how):
 /// `serve` makes the handles of its pose workers and of its job workers in one go, so
 /// that both hold the one copy of the weights. With no handles there is no HMR2.
 pub fn load_worker_models_with(
     engine: &Engine,
     detector: &ModelSource,
     landmarks: &ModelSource,
-    sharing: Option<WeightSharing>,
+    hmr2: Option<&Hmr2Options>,
     threads_per_worker: usize,
     meshes: Vec<Hmr2>,
     workers: usize,
 ) -> Result<LoadedModels, PipelineError> {
     let (poses, mut refs) =
         load_blazepose(engine, detector, landmarks, workers, threads_per_worker)?;
-    refs.extend(meshes.first().map(|m| ModelRef {
-        name: m.info().name.clone(),
-        sha256: m.info().sha256.clone(),
-    }));
-    let hmr2_sharing = sharing.filter(|_| !meshes.is_empty());
+    refs.extend(meshes.first().map(|m| ModelRef::of(m.info())));
+    let hmr2 = hmr2.filter(|_| !meshes.is_empty());
+    let hmr2_batch = match (hmr2, meshes.first()) {
+        (Some(h), Some(m)) => h
+            .batch
+            .unwrap_or_else(|| super::mesh::default_batch(m.info().device)),
+        _ => 1,
+    };
     let mut meshes: Vec<Option<Hmr2>> = meshes.into_iter().map(Some).collect();
     meshes.resize_with(poses.len(), || None);
     let workers = poses
@@ -126,7 +130,9 @@ pub fn load_worker_models_with(
         workers,
         refs,
         threads_per_worker,
-        hmr2_sharing,
+        hmr2_sharing: hmr2.map(|h| h.sharing),
+        hmr2_device: hmr2.map(|h| h.placement.request),
+        hmr2_batch,
     })
 }
 

@@ -10,6 +10,7 @@ pub mod command;
 pub mod ffmpeg;
 mod gather;
 pub mod gpu;
+pub mod onnx_size;
 pub mod peak_memory;
 pub mod platform;
 pub mod resources;
@@ -126,7 +127,8 @@ pub struct BuiltinModel {
 pub struct ConfiguredModel {
     pub name: String,
     pub path: PathBuf,
-    /// The file's size, or why it could not be read.
+    /// The model's size on disk, the external data it names included, or why it could
+    /// not be read.
     pub bytes: Result<u64, String>,
 }
 
