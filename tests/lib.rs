@@ -6,6 +6,7 @@
 mod common;
 
 mod bench;
+mod devices;
 mod doctor;
 mod hmr2;
 mod models;

@@ -52,7 +52,7 @@ pub fn table(c: &Comparison) -> String {
         );
         row("MPJPE on keypoints_3d", &s.mpjpe_mm, " mm", 1.0);
         row(
-            "betas, largest |difference|",
+            "betas, largest abs. difference",
             &Some(s.betas_max_abs),
             "",
             1.0,
