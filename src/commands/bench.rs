@@ -15,7 +15,7 @@ use crate::bench::runner::{RealRunner, RunSettings};
 use crate::bench::{best, measure, plot, Repeats};
 use crate::cli::{BenchArgs, DeviceArg, ModeArg};
 use crate::config::{config_path, save_bench_layout};
-use crate::engine::{data_dir, Engine, RuntimeSearch, WeightSharing};
+use crate::engine::{data_dir, DeviceRequest, Engine, RuntimeSearch, WeightSharing};
 use crate::files::{write_file, Written};
 use crate::pipeline::mesh::Hmr2Options;
 use crate::pipeline::Mode;
@@ -37,10 +37,14 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport> {
     if args.frames == 0 || args.runs == 0 {
         bail!("--frames and --runs must be at least 1");
     }
-    let engine = Engine::load(&RuntimeSearch::from_environment(
-        args.runtime.ort_lib.clone(),
-    ))?;
     let settings = run_settings(args, video.clone());
+    let gpu = settings
+        .hmr2
+        .as_ref()
+        .is_some_and(|h| h.placement.request != DeviceRequest::Cpu);
+    let engine = Engine::load(
+        &RuntimeSearch::from_environment(args.runtime.ort_lib.clone()).preferring_gpu(gpu),
+    )?;
     let mode = settings.mode;
     let mut runner = RealRunner::new(settings, engine)?;
     let repeats = Repeats {

@@ -59,16 +59,20 @@ pub fn run(args: &ProcessArgs) -> Result<Ending> {
         .iter()
         .map(|video| (video.clone(), plan_video(args, video, &mut claims)))
         .collect();
-    let engine = Engine::load(&RuntimeSearch::from_environment(
-        args.runtime.ort_lib.clone(),
-    ))?;
+    let hmr2 = hmr2_options(args, defaults.config.device);
+    let gpu = hmr2
+        .as_ref()
+        .is_some_and(|h| h.placement.request != DeviceRequest::Cpu);
+    let engine = Engine::load(
+        &RuntimeSearch::from_environment(args.runtime.ort_lib.clone()).preferring_gpu(gpu),
+    )?;
     // Loaded once for the whole batch.
     let (detector, landmarks) = blazepose_sources(&args.pose);
     let mut models = load_worker_models(
         engine,
         &detector,
         &landmarks,
-        hmr2_options(args, defaults.config.device).as_ref(),
+        hmr2.as_ref(),
         layout.workers,
         layout.threads,
     )?;

@@ -11,7 +11,7 @@ pub mod probe;
 mod sharing;
 
 pub use device::{Device, DeviceRequest, Placement};
-pub use locate::{cache_dir, candidate_paths, data_dir, RuntimeSearch};
+pub use locate::{cache_dir, candidate_paths, data_dir, RuntimeSearch, GPU_RUNTIME_DIR};
 pub use sharing::WeightSharing;
 
 use std::path::{Path, PathBuf};
@@ -161,6 +161,11 @@ impl Engine {
             })?;
         let env = load_environment(&library)?;
         Ok(ENGINE.get_or_init(|| Engine { env, library }))
+    }
+
+    /// The runtime, if this process has loaded it.
+    pub fn loaded() -> Option<&'static Engine> {
+        ENGINE.get()
     }
 
     /// A CPU session for `source` with `threads` intra-op threads.
@@ -339,6 +344,32 @@ impl Engine {
                 vec![trt.build().error_on_failure(), cuda()]
             }
         })
+    }
+}
+
+impl Engine {
+    /// Whether the CUDA provider registers on a session of `probe` (a small model):
+    /// `None` when this build has no CUDA provider (nothing to try), else ONNX Runtime's
+    /// answer. For `doctor`; it loads the GPU libraries as a real run would.
+    pub fn cuda_registers(&self, probe: &ModelSource) -> Option<Result<(), String>> {
+        let provider = Device::Cuda.provider();
+        if !self.runtime_info().providers.iter().any(|p| p == provider) {
+            return None;
+        }
+        let source = probe;
+        let (_, bytes) = match source.load_bytes() {
+            Ok(loaded) => loaded,
+            Err(e) => return Some(Err(e.to_string())),
+        };
+        let placement = Placement {
+            request: DeviceRequest::Cuda,
+            ..Placement::default()
+        };
+        Some(
+            self.prepare_gpu(Device::Cuda, &sha256_hex(&bytes), &placement)
+                .and_then(|providers| self.commit(source, &bytes, 1, None, &providers))
+                .map(|_| ()),
+        )
     }
 }
 

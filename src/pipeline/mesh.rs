@@ -43,9 +43,9 @@ pub fn load(
     threads_per_worker: usize,
 ) -> Result<Vec<Hmr2>, PipelineError> {
     let source = ModelSource::File(options.model.clone());
-    let failed = |source| PipelineError::Hmr2Load {
+    let failed = |error| PipelineError::Hmr2Load {
         path: options.model.clone(),
-        source,
+        error,
     };
     let sessions = engine
         .worker_sessions(

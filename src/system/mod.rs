@@ -10,6 +10,7 @@ pub mod command;
 pub mod ffmpeg;
 mod gather;
 pub mod gpu;
+pub mod gpu_runtime;
 pub mod onnx_size;
 pub mod peak_memory;
 pub mod platform;
@@ -74,6 +75,8 @@ pub struct SystemFacts {
     pub config: ConfigFacts,
     /// NVIDIA devices from `nvidia-smi` (`Absent` when it is not installed).
     pub gpu: Probe<Vec<gpu::GpuDevice>>,
+    /// The GPU build of ONNX Runtime and what its CUDA provider needs.
+    pub gpu_runtime: gpu_runtime::GpuRuntimeFacts,
     pub service: service::ServiceFacts,
     pub disk: resources::DiskFacts,
 }
