@@ -35,14 +35,28 @@ fn cuda_or_tensorrt_on_the_cpu_runtime_is_an_error_that_names_the_fix() {
     for device in ["cuda", "tensorrt"] {
         let sandbox = Sandbox::new();
         let lib = runtime.to_str().unwrap();
-        let out = process(&sandbox, HMR2_SMALL, "r.jsonl", &["--device", device, "--ort-lib", lib]);
-        assert!(!out.status.success(), "--device {device} must fail on the CPU build");
+        let out = process(
+            &sandbox,
+            HMR2_SMALL,
+            "r.jsonl",
+            &["--device", device, "--ort-lib", lib],
+        );
+        assert!(
+            !out.status.success(),
+            "--device {device} must fail on the CPU build"
+        );
         let err = stderr(&out);
-        assert!(err.contains(&format!("--device {device} could not be used")), "{err}");
+        assert!(
+            err.contains(&format!("--device {device} could not be used")),
+            "{err}"
+        );
         assert!(err.contains("a build without"), "{err}");
         assert!(err.contains(lib), "names the library: {err}");
         assert!(err.contains("make setup-gpu"), "gives the fix: {err}");
-        assert!(!sandbox.path("r.jsonl").exists(), "no result from a refused run");
+        assert!(
+            !sandbox.path("r.jsonl").exists(),
+            "no result from a refused run"
+        );
     }
 }
 
@@ -56,7 +70,11 @@ fn the_config_file_device_is_honoured_too() {
     sandbox.write_config("[process]\ndevice = \"cuda\"\n");
     let out = process(&sandbox, HMR2_SMALL, "r.jsonl", &[]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("--device cuda could not be used"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--device cuda could not be used"),
+        "{}",
+        stderr(&out)
+    );
     // The flag wins over the file.
     let out = process(&sandbox, HMR2_SMALL, "r.jsonl", &["--device", "cpu"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -71,13 +89,20 @@ fn auto_says_it_runs_on_the_cpu_and_records_it() {
     let sandbox = Sandbox::new();
     let out = process(&sandbox, HMR2_SMALL, "r.jsonl", &["--device", "auto"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("running on the CPU"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("running on the CPU"),
+        "{}",
+        stderr(&out)
+    );
     let lines = read_jsonl(&sandbox.path("r.jsonl"));
     let header = &lines[0];
     assert_eq!(header["settings"]["hmr2_device"], "auto");
     assert_eq!(header["settings"]["hmr2_batch"], 1, "the CPU default");
     assert_eq!(header["models"][2]["device"], "cpu");
-    assert_eq!(header["models"][0]["device"], "cpu", "BlazePose stays on the CPU");
+    assert_eq!(
+        header["models"][0]["device"], "cpu",
+        "BlazePose stays on the CPU"
+    );
     assert_eq!(lines.last().unwrap()["hmr2_device"], "cpu");
 }
 
@@ -94,7 +119,14 @@ fn the_int8_model_loads_in_every_sharing_layout_and_states_its_precision() {
     let sandbox = Sandbox::new();
     for layout in ["shared", "prepacked", "per-worker"] {
         let name = format!("{layout}.jsonl");
-        let extra = ["--device", "cpu", "--hmr2-weights", layout, "--workers", "2"];
+        let extra = [
+            "--device",
+            "cpu",
+            "--hmr2-weights",
+            layout,
+            "--workers",
+            "2",
+        ];
         let out = process(&sandbox, HMR2_SMALL_INT8, &name, &extra);
         assert!(out.status.success(), "{layout}: {}", stderr(&out));
         let lines = read_jsonl(&sandbox.path(&name));
@@ -118,7 +150,12 @@ fn compare_reports_int8_against_fp32() {
         assert!(out.status.success(), "{}", stderr(&out));
     }
     let (a, b) = (sandbox.path("fp32.jsonl"), sandbox.path("int8.jsonl"));
-    let out = sandbox.run(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]);
+    let out = sandbox.run(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let c: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(c["frames_compared"], 20);
@@ -129,11 +166,18 @@ fn compare_reports_int8_against_fp32() {
     assert_eq!(smpl["rotations_from"], "rotmat");
     assert_eq!(smpl["rotation_deg_per_joint"].as_array().unwrap().len(), 24);
     let rotation = smpl["rotation_deg"]["max"].as_f64().unwrap();
-    assert!(rotation > 0.0 && rotation < 180.0, "int8 moves rotations: {rotation}");
+    assert!(
+        rotation > 0.0 && rotation < 180.0,
+        "int8 moves rotations: {rotation}"
+    );
     assert!(smpl["mpjpe_mm"]["median"].as_f64().is_some());
     // The table for people.
     let out = sandbox.run(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
-    assert!(stdout(&out).contains("SMPL rotation, all joints (rotmat)"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("SMPL rotation, all joints (rotmat)"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -143,6 +187,37 @@ fn compare_refuses_what_posekit_did_not_write() {
     std::fs::write(&mine, "{\"a\": 1}\n").unwrap();
     let out = posekit(&["compare", mine.to_str().unwrap(), mine.to_str().unwrap()]).run();
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("is not a posekit result"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a posekit result"),
+        "{}",
+        stderr(&out)
+    );
     assert!(Path::new(&mine).exists());
+}
+
+#[test]
+fn crops_batched_across_frames_give_the_results_of_one_frame_at_a_time() {
+    let sandbox = Sandbox::new();
+    for batch in ["1", "4"] {
+        let name = format!("b{batch}.jsonl");
+        let extra = ["--device", "cpu", "--rotmat", "--hmr2-batch", batch];
+        let out = process(&sandbox, HMR2_SMALL, &name, &extra);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let lines = read_jsonl(&sandbox.path("b4.jsonl"));
+    assert_eq!(lines[0]["settings"]["hmr2_batch"], 4);
+    let (a, b) = (sandbox.path("b1.jsonl"), sandbox.path("b4.jsonl"));
+    let out = sandbox.run(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--json",
+    ]);
+    let c: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(c["frames_compared"], 20);
+    assert!(c["persons_matched"].as_u64().unwrap() > 0);
+    // The same crops through the same model: only float rounding differs.
+    let rotation = c["smpl"]["rotation_deg"]["max"].as_f64().unwrap();
+    assert!(rotation < 0.5, "{rotation}°");
+    assert!(c["smpl"]["betas_max_abs"]["max"].as_f64().unwrap() < 1e-3);
 }

@@ -140,6 +140,7 @@ impl Runner for RealRunner<'_> {
             max_frames: Some(s.frames),
             progress: false,
             frames_done: None,
+            hmr2_batch: models.hmr2_batch,
         };
         let started = Instant::now();
         let report = process_video(

@@ -84,6 +84,7 @@ pub fn process_file(
         max_frames: options.max_frames,
         progress: options.progress,
         frames_done: options.frames_done.clone(),
+        hmr2_batch: models.hmr2_batch,
     };
     let report = process_video(&mut models.workers, &mut source, sinks, &run, cancel)?;
     let path_of = |kind| {

@@ -73,9 +73,11 @@ pub fn recover(
     image: &RgbImage,
     persons: &[Person],
 ) -> Result<Vec<Smpl>, EngineError> {
-    let boxes: Vec<CropBox> = persons
-        .iter()
-        .map(|p| CropBox::from_bbox(p.bbox, KEYPOINT_BOX_RESCALE))
-        .collect();
+    let boxes: Vec<CropBox> = persons.iter().map(crop_box).collect();
     hmr2.estimate(image, &boxes)
+}
+
+/// The HMR2 crop of a BlazePose person.
+pub fn crop_box(person: &Person) -> CropBox {
+    CropBox::from_bbox(person.bbox, KEYPOINT_BOX_RESCALE)
 }
