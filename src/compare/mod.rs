@@ -86,6 +86,9 @@ pub struct SmplComparison {
     pub betas_max_abs: Distribution,
     /// Euclidean distance of `cam_t`, metres, per person.
     pub cam_t_m: Distribution,
+    /// That distance over the length of A's `cam_t`: depth grows as the crop camera's
+    /// scale shrinks, so a small change of scale can move a far person by metres.
+    pub cam_t_relative: Distribution,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -165,6 +168,7 @@ fn compare_smpl(pairs: &[(&Smpl, &Smpl)]) -> Option<SmplComparison> {
     let rotmat = pairs.iter().all(|(a, b)| a.has_rotmat() && b.has_rotmat());
     let mut per_joint: Vec<Vec<f64>> = vec![Vec::new(); JOINT_NAMES.len()];
     let (mut mpjpe, mut betas, mut cam_t) = (Vec::new(), Vec::new(), Vec::new());
+    let mut cam_t_relative = Vec::new();
     let mut keypoints_everywhere = true;
     for (a, b) in pairs {
         let (ra, rb) = (a.rotations(rotmat), b.rotations(rotmat));
@@ -176,7 +180,9 @@ fn compare_smpl(pairs: &[(&Smpl, &Smpl)]) -> Option<SmplComparison> {
             _ => keypoints_everywhere = false,
         }
         betas.push(metrics::max_abs_difference(&a.betas, &b.betas));
-        cam_t.push(metrics::distance3(&a.cam_t, &b.cam_t));
+        let moved = metrics::distance3(&a.cam_t, &b.cam_t);
+        cam_t.push(moved);
+        cam_t_relative.push(moved / metrics::distance3(&a.cam_t, &[0.0; 3]));
     }
     let all: Vec<f64> = per_joint.iter().flatten().copied().collect();
     Some(SmplComparison {
@@ -200,6 +206,7 @@ fn compare_smpl(pairs: &[(&Smpl, &Smpl)]) -> Option<SmplComparison> {
             .flatten(),
         betas_max_abs: Distribution::of(&betas)?,
         cam_t_m: Distribution::of(&cam_t)?,
+        cam_t_relative: Distribution::of(&cam_t_relative)?,
     })
 }
 

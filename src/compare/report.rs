@@ -58,6 +58,12 @@ pub fn table(c: &Comparison) -> String {
             1.0,
         );
         row("cam_t distance", &Some(s.cam_t_m), " m", 1.0);
+        row(
+            "cam_t distance / |cam_t of A|",
+            &Some(s.cam_t_relative),
+            " %",
+            100.0,
+        );
     }
     out.push_str(&table.to_string());
     out.push('\n');

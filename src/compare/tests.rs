@@ -75,6 +75,7 @@ fn smpl_differences_are_measured_in_their_units() {
     assert!(s.rotation_deg_per_joint[1].max < 1e-6);
     assert!((s.betas_max_abs.max - 0.1).abs() < 1e-6);
     assert!((s.cam_t_m.max - 0.1).abs() < 1e-5);
+    assert!((s.cam_t_relative.max - 0.1 / 10.2).abs() < 1e-5);
     assert!((s.mpjpe_mm.unwrap().max - 100.0).abs() < 1e-3);
 }
 

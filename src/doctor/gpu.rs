@@ -19,12 +19,21 @@ pub fn gpu(facts: &SystemFacts) -> Check {
     let wsl = facts.platform.kind().0 != Kind::Native;
     let g = &facts.gpu_runtime;
     match &facts.gpu {
-        Probe::Absent if g.runtime_dir.is_some() => Check::new(
-            "gpu",
-            Status::Warning,
-            "the GPU build of ONNX Runtime is installed, but there is no nvidia-smi (no NVIDIA driver)",
-        )
-        .fix(driver_fix(wsl)),
+        Probe::Absent if g.runtime_dir.is_some() => {
+            let mut check = Check::new(
+                "gpu",
+                Status::Warning,
+                "the GPU build of ONNX Runtime is installed, but there is no nvidia-smi (no NVIDIA driver)",
+            );
+            for (library, needed_by) in &g.missing {
+                check = check.detail(format!("{library} is missing (needed by {needed_by})"));
+            }
+            if let Some(Err(reason)) = &g.registers {
+                let reason = reason.lines().next().unwrap_or_default();
+                check = check.detail(format!("the CUDA provider did not register: {reason}"));
+            }
+            check.fix(driver_fix(wsl))
+        }
         Probe::Absent => Check::new("gpu", Status::Skipped, "no nvidia-smi: HMR2 runs on the CPU"),
         Probe::Found(devices) if devices.is_empty() => {
             Check::new("gpu", Status::Warning, "nvidia-smi lists no GPU").fix(driver_fix(wsl))
@@ -179,6 +188,28 @@ mod tests {
     #[test]
     fn no_driver_no_gpu_build_is_skipped() {
         assert_eq!(gpu(&fixtures::native()).status, Status::Skipped);
+    }
+
+    #[test]
+    fn a_gpu_build_without_a_driver_names_what_it_lacks() {
+        let mut facts = with_gpu(fixtures::native());
+        facts.gpu = Probe::Absent;
+        facts.gpu_runtime.missing = vec![(
+            "libcuda.so.1".into(),
+            "libonnxruntime_providers_cuda.so".into(),
+        )];
+        facts.gpu_runtime.registers =
+            Some(Err("libcuda.so.1: cannot open shared object file".into()));
+        let check = gpu(&facts);
+        assert_eq!(check.status, Status::Warning);
+        assert!(check.summary.contains("no nvidia-smi"));
+        assert!(
+            check.details[0].starts_with("libcuda.so.1 is missing"),
+            "{:?}",
+            check.details
+        );
+        assert!(check.details[1].contains("did not register"));
+        assert!(check.fix.unwrap().contains("NVIDIA driver"));
     }
 
     #[test]

@@ -248,7 +248,12 @@ impl Engine {
             precision,
             device,
         };
-        Ok(OrtModel { session, info })
+        let timing_first_run = device == Device::TensorRt;
+        Ok(OrtModel {
+            session,
+            info,
+            timing_first_run,
+        })
     }
 
     /// Builds and commits one session with `providers` registered (none: the CPU), each
@@ -301,7 +306,7 @@ impl Engine {
         model_sha256: &str,
         placement: &Placement,
     ) -> Result<Vec<ExecutionProviderDispatch>, String> {
-        gpu_libraries_preloaded(&self.library, device)?;
+        gpu_libraries_preloaded(&self.library)?;
         let cuda = || {
             ep::CUDA::default()
                 .with_device_id(0)
@@ -329,7 +334,8 @@ impl Engine {
                         .any(|e| e.file_name().to_string_lossy().starts_with(&prefix));
                     if !cached {
                         eprintln!(
-                            "posekit: building a TensorRT engine for this model and GPU (minutes for HMR2;                              cached in {} for later runs)",
+                            "posekit: no TensorRT engine cached for this model and GPU: TensorRT builds one at the first \
+                             crops (minutes for HMR2) and keeps it in {} for later runs",
                             dir.display()
                         );
                     }
@@ -380,19 +386,15 @@ const TRT_PRECISION: &str = "fp32";
 /// Opens the GPU runtime's libraries from the folder of the loaded ONNX Runtime, once per
 /// process; what the folder lacks is left to the system loader (and named by ONNX
 /// Runtime's error if it is missing there too).
-fn gpu_libraries_preloaded(library: &Path, device: Device) -> Result<(), String> {
+fn gpu_libraries_preloaded(library: &Path) -> Result<(), String> {
     static DONE: OnceLock<Result<(), String>> = OnceLock::new();
     DONE.get_or_init(|| {
         let Some(dir) = library.parent() else {
             return Ok(());
         };
-        let mut libs = preload::scan(dir);
-        libs.extend(preload::scan(&dir.join(preload::GPU_LIBRARY_DIR)));
-        let mut roots = vec!["libonnxruntime_providers_cuda.so"];
-        if device == Device::TensorRt {
-            roots.push("libonnxruntime_providers_tensorrt.so");
-        }
-        let order = preload::preload_order(&libs, &roots);
+        let mut libs = preload::scan(&dir.join(preload::GPU_LIBRARY_DIR));
+        libs.extend(preload::scan(dir));
+        let order = preload::gpu_folder_order(&libs);
         preload::preload(&order).map(|_| ())
     })
     .clone()
@@ -454,6 +456,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub struct OrtModel {
     session: Session,
     info: ModelInfo,
+    /// TensorRT builds (or loads) its engine at the first run: say how long that took.
+    timing_first_run: bool,
 }
 
 impl Inference for OrtModel {
@@ -469,7 +473,14 @@ impl Inference for OrtModel {
             reason: e.to_string(),
         };
         let tensor = TensorRef::from_array_view(input).map_err(run_err)?;
+        let started = std::time::Instant::now();
         let outputs = self.session.run(ort::inputs![tensor]).map_err(run_err)?;
+        if std::mem::take(&mut self.timing_first_run) {
+            eprintln!(
+                "posekit: {model}: TensorRT's first run (engine built or loaded from its cache) took {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
         let mut result = Outputs::default();
         for (name, value) in outputs.iter() {
             let array = value.try_extract_array::<f32>().map_err(run_err)?;

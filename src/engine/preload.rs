@@ -36,9 +36,8 @@ pub struct Order {
     pub outside: BTreeMap<String, BTreeSet<String>>,
 }
 
-/// The libraries `roots` need, transitively, among `libs`, in an order in which every
-/// library comes after those it needs; the roots themselves are not included (ONNX
-/// Runtime opens its providers itself). A dependency cycle is broken where it is met.
+/// `roots` and the libraries they need, transitively, among `libs`, in an order in which
+/// every library comes after those it needs. A dependency cycle is broken where it is met.
 pub fn preload_order(libs: &[SharedLib], roots: &[&str]) -> Order {
     let by_soname: BTreeMap<&str, &SharedLib> =
         libs.iter().map(|l| (l.soname.as_str(), l)).collect();
@@ -75,12 +74,21 @@ pub fn preload_order(libs: &[SharedLib], roots: &[&str]) -> Order {
             visit(root, &by_soname, &mut state, &mut order);
         }
     }
-    let root_paths: Vec<&PathBuf> = roots
-        .iter()
-        .filter_map(|r| by_soname.get(r).map(|l| &l.path))
-        .collect();
-    order.load.retain(|p| !root_paths.contains(&p));
     order
+}
+
+/// What to open before a GPU session: every library of the GPU folder, dependencies first.
+/// Not only what the providers' `NEEDED` entries name: ONNX Runtime's CUDA provider opens
+/// cuDNN and cuFFT itself, later (its `NEEDED` has cuBLAS, cuRAND and the CUDA runtime,
+/// not cuDNN), and by then only an already-loaded library can be found. The providers are
+/// left to ONNX Runtime, which opens them from its own folder.
+pub fn gpu_folder_order(libs: &[SharedLib]) -> Order {
+    let roots: Vec<&str> = libs
+        .iter()
+        .map(|l| l.soname.as_str())
+        .filter(|s| !s.starts_with("libonnxruntime"))
+        .collect();
+    preload_order(libs, &roots)
 }
 
 /// Sonames the base system provides on any glibc Linux: not worth reporting as outside.
@@ -146,7 +154,11 @@ pub fn preload(order: &Order) -> Result<usize, String> {
                 libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_GLOBAL,
             )
         }
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| {
+            // libloading keeps the loader's own words (which library is missing) as the source.
+            let why = std::error::Error::source(&e).map_or(e.to_string(), |s| s.to_string());
+            format!("cannot open {}: {why}", path.display())
+        })?;
         std::mem::forget(lib);
     }
     Ok(order.load.len())
@@ -290,15 +302,28 @@ mod tests {
     }
 
     #[test]
-    fn dependencies_come_first_and_the_root_and_strangers_are_left_out() {
+    fn dependencies_come_first_and_strangers_are_left_out() {
         let order = preload_order(&cuda_tree(), &["libonnxruntime_providers_cuda.so"]);
         assert!(position(&order, "libcublasLt.so.13") < position(&order, "libcublas.so.13"));
-        assert_eq!(order.load.len(), 6, "{:?}", order.load);
+        assert!(
+            position(&order, "libcublas.so.13")
+                < position(&order, "libonnxruntime_providers_cuda.so")
+        );
+        assert_eq!(order.load.len(), 7, "{:?}", order.load);
         assert!(!order.load.iter().any(|p| p.ends_with("libunrelated.so.1")));
+    }
+
+    #[test]
+    fn the_gpu_folder_is_loaded_whole_but_not_the_providers() {
+        let order = gpu_folder_order(&cuda_tree());
+        // cuDNN is opened by the provider at run time, not named in its NEEDED: loaded too.
+        assert!(order.load.iter().any(|p| p.ends_with("libcudnn.so.9")));
+        assert!(order.load.iter().any(|p| p.ends_with("libunrelated.so.1")));
         assert!(!order
             .load
             .iter()
-            .any(|p| p.ends_with("libonnxruntime_providers_cuda.so")));
+            .any(|p| p.to_string_lossy().contains("libonnxruntime")));
+        assert!(position(&order, "libcublasLt.so.13") < position(&order, "libcublas.so.13"));
     }
 
     #[test]

@@ -70,12 +70,19 @@ pub fn gather(engine: Option<&Engine>, probe: &ModelSource, timeout: Duration) -
     }
 }
 
-/// What the CUDA provider needs that is in neither `dir` (and its `cuda/` folder) nor
-/// one of `system` (the loader's folders).
+/// What the CUDA provider and the libraries beside it need that is in neither `dir` (and
+/// its `cuda/` folder) nor one of `system` (the loader's folders).
 fn missing_libraries(dir: &Path, system: &[PathBuf]) -> Vec<(String, String)> {
     let mut libs = preload::scan(dir);
     libs.extend(preload::scan(&dir.join(GPU_LIBRARY_DIR)));
-    let order = preload::preload_order(&libs, &["libonnxruntime_providers_cuda.so"]);
+    // Everything posekit preloads, and the CUDA provider; TensorRT's provider is optional
+    // (its libraries come only with TENSORRT=1).
+    let roots: Vec<&str> = libs
+        .iter()
+        .map(|l| l.soname.as_str())
+        .filter(|s| !s.starts_with("libonnxruntime") || *s == CUDA_PROVIDER)
+        .collect();
+    let order = preload::preload_order(&libs, &roots);
     order
         .outside
         .into_iter()
