@@ -3,7 +3,8 @@
 #
 # Idempotent and quiet the second time: each step checks before it acts, downloads go
 # to a cache, nothing is fetched twice.
-#   1. system packages (FFmpeg development libraries, clang for bindgen, pkg-config)
+#   1. system packages (FFmpeg development libraries, clang for bindgen, pkg-config; with
+#      --with-test-tools also the ffmpeg tool, slurm-wlm and munge)
 #   2. ONNX Runtime's shared library, taken from the onnxruntime PyPI wheel
 #   3. the Sports2D demo clip, taken from the sports2d PyPI wheel
 #   --gpu: 4. the GPU build of ONNX Runtime (onnxruntime-gpu wheel) and the CUDA 13 and
@@ -25,8 +26,9 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 system_packages() {
     local wanted=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev
         libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev)
-    # The ffmpeg command line tool makes synthetic clips for the tests.
-    [[ "${1:-}" == "--with-test-tools" ]] && wanted+=(ffmpeg)
+    # The ffmpeg command line tool makes synthetic clips for the tests; Slurm and munge
+    # run the cluster test's single-node Slurm (scripts/local_slurm.sh).
+    [[ "${1:-}" == "--with-test-tools" ]] && wanted+=(ffmpeg slurm-wlm munge)
     local missing=()
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -26,6 +26,14 @@ pub enum Command {
     ///   posekit process clip.mp4
     ///   posekit process clip.mp4 --render clip.overlay.mp4 --workers 2
     ///   posekit process a.mp4 b.webm --mode image --json
+    ///   posekit process videos/ --recursive --out-dir results
+    ///   posekit process --manifest videos.txt --out-dir results --shard auto --report results/report.jsonl
+    ///
+    /// A batch goes on past a failed input and exits 1 if any failed. An input whose
+    /// result is already complete (same input, models and settings) is skipped with a
+    /// note, so after a crash or a pre-emption the same command finishes the job;
+    /// --force redoes everything. Inside a job, the default worker count is what the
+    /// job was given (SLURM_CPUS_PER_TASK, the cgroup CPU quota, the affinity mask).
     #[command(verbatim_doc_comment)]
     Process(ProcessArgs),
 
@@ -92,6 +100,23 @@ pub enum Command {
     ///   curl -H 'Content-Type: image/jpeg' --data-binary @person.jpg localhost:5000/v1/pose
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
+
+    /// Say where a batch stands: which inputs are done, failed, interrupted or missing.
+    ///
+    /// Reads the results (beside the inputs, or under --out-dir, as `process` wrote
+    /// them) and the --report files, for the same inputs, manifest and --out-dir that
+    /// `process` was given. A result counts as done when it is complete and records the
+    /// input as it is now; the run's settings are not compared (`process` does that when
+    /// it resumes). With --shards N it lists the shards with work left, ready for
+    /// `sbatch --array=`.
+    ///
+    /// Exit status: 0 when every input is done, 1 when work is left or on error.
+    ///
+    /// Examples:
+    ///   posekit status --manifest videos.txt --out-dir results
+    ///   posekit status --manifest videos.txt --out-dir results --shards 8 --report results/report-*.jsonl
+    #[command(verbatim_doc_comment)]
+    Status(StatusArgs),
 
     /// Show how two posekit results of the same video differ (int8 against fp32, GPU
     /// against CPU, one version against another).
@@ -268,11 +293,35 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args)]
 pub struct ProcessArgs {
-    /// Videos to process (any container and codec FFmpeg reads).
-    #[arg(required = true, value_name = "VIDEO")]
-    pub videos: Vec<PathBuf>,
+    /// Videos (any container and codec FFmpeg reads) and folders. A folder is walked
+    /// for videos; a folder with no videos but JPEG/PNG images is one image sequence.
+    #[arg(value_name = "INPUT", required_unless_present = "manifest")]
+    pub inputs: Vec<PathBuf>,
 
-    /// Result file (only with a single video). Default: `<video stem>.poses.jsonl` beside it.
+    #[command(flatten)]
+    pub batch: BatchArgs,
+
+    /// Redo every input, even those whose result is already complete.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Take only shard I of N of the sorted input list (the inputs at positions p with
+    /// p % N == I), or `auto` to read it from the job array that started posekit
+    /// (Slurm, a Kubernetes Indexed Job, AWS Batch).
+    #[arg(long, value_name = "I/N|auto")]
+    pub shard: Option<String>,
+
+    /// Append one JSON line per input (done, skipped or failed, with timings) to this
+    /// file; `posekit status --report` reads it.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub report: Option<PathBuf>,
+
+    /// Frames per second of image-sequence folders (stills carry none). Default: 30.
+    #[arg(long, value_name = "FPS", value_parser = positive_fps)]
+    pub fps: Option<f64>,
+
+    /// Result file (only with a single input). Default: `<video stem>.poses.jsonl` beside
+    /// the video, or under --out-dir.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
@@ -323,6 +372,57 @@ pub struct ProcessArgs {
     pub runtime: RuntimeArgs,
 
     /// Print the summary as JSON on stdout (one object per video).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The inputs of a batch beyond those named on the command line, and where their results
+/// go; the same in `process` and `status`.
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// Read the inputs from this file: one path per line (`#` comments), or a .csv /
+    /// .jsonl with a `path` column (and optionally `output`). Relative paths are read
+    /// from the manifest's folder.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+
+    /// Walk folders into their subfolders too.
+    #[arg(short, long)]
+    pub recursive: bool,
+
+    /// Video extensions a folder walk takes, comma-separated (default: mp4, m4v, mov,
+    /// avi, mkv, webm, mpg, mpeg, wmv, flv, ts, mts, m2ts, 3gp, ogv).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub ext: Vec<String>,
+
+    /// Write results under this folder, mirroring each input's relative path (a
+    /// manifest's paths relative to it, a walked folder's relative to that folder),
+    /// instead of beside the inputs: for read-only datasets.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+
+    /// The shard count, where the scheduler gives none (`--shard auto` under Kubernetes)
+    /// or one that does not match (a Slurm array that is not 0 to N-1). In `status`: the
+    /// count the batch was submitted with, to list the shards with work left.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub shards: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Videos and folders of the batch, as given to `process`.
+    #[arg(value_name = "INPUT", required_unless_present = "manifest")]
+    pub inputs: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub batch: BatchArgs,
+
+    /// Reports that `process --report` wrote (several allowed): they tell failed inputs
+    /// from missing ones.
+    #[arg(long, value_name = "FILE.jsonl", num_args = 1..)]
+    pub report: Vec<PathBuf>,
+
+    /// Print the status as JSON on stdout.
     #[arg(long)]
     pub json: bool,
 }
@@ -431,6 +531,14 @@ fn size_arg(text: &str) -> Result<u64, String> {
     crate::system::wslconfig::parse_size(text)
         .filter(|n| *n > 0)
         .ok_or_else(|| format!("{text:?} is not a size such as 32GB"))
+}
+
+/// A frame rate: positive and finite.
+fn positive_fps(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(fps) if fps > 0.0 && fps.is_finite() && fps <= 1000.0 => Ok(fps),
+        _ => Err(format!("{text:?} is not a frame rate between 0 and 1000")),
+    }
 }
 
 /// A duration in seconds: positive, finite, and at most a minute (a probe that needs more

@@ -3,6 +3,7 @@
 //!
 //! The binary (`main.rs`) is glue over this library; tests use the library directly.
 
+pub(crate) mod batch;
 pub(crate) mod bench;
 pub mod cli;
 pub mod commands;

@@ -5,7 +5,9 @@
 
 mod common;
 
+mod batch;
 mod bench;
+mod cluster;
 mod devices;
 mod doctor;
 mod hmr2;

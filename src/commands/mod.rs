@@ -47,5 +47,6 @@ pub mod compare;
 pub mod doctor;
 pub mod process;
 pub mod serve;
+pub mod status;
 pub mod stdout;
 pub mod tune;

@@ -1,28 +1,40 @@
 //! `posekit process`: turns the typed arguments into pipeline options, guards the
 //! user's files, runs each video and reports.
 //!
-//! Every video of a batch is attempted: one that fails (missing, not a video, an output
-//! that would replace something of the user's) is reported with its reason and the
-//! others go on; the exit code is 1 when any failed. Checks on the files (what each
-//! output resolves to, that no output is an input) happen before a frame is decoded.
+//! The inputs come from the command line, folders and a manifest (`batch::inputs`), one
+//! shard of them when asked (`batch::shard`). Every input of a batch is attempted: one
+//! that fails (missing, not a video, an output that would replace something of the
+//! user's) is reported with its reason and the others go on; the exit code is 1 when any
+//! failed. One whose result is already complete is skipped (`batch::resume`). Checks on
+//! the files (what each output resolves to, that no output is an input) happen before a
+//! frame is decoded.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
 use super::stdout::print_line;
 use super::{blazepose_sources, hmr2_placement};
-use crate::cli::{Hmr2WeightsArg, ModeArg, ProcessArgs};
+use crate::batch::inputs::{image_frames, Input, InputKind, InputSpec};
+use crate::batch::report::{host_name, Report, ReportLine};
+use crate::batch::resume::{self, Decision, Expected};
+use crate::batch::shard::{self, Chosen};
+use crate::cli::{BatchArgs, Hmr2WeightsArg, ModeArg, ProcessArgs};
 use crate::config::{config_path, load, saved_layout, Config};
 use crate::engine::{DeviceRequest, Engine, RuntimeSearch, WeightSharing};
 use crate::files::{
-    check_input, default_output, partial_path, resolve_for_writing, Claims, Resolved,
+    check_input, partial_path, resolve_for_writing, utc_now_rfc3339, Claims, Resolved,
 };
-use crate::output::jsonl::is_posekit_result;
+use crate::output::jsonl::{is_posekit_result, read_ends};
 use crate::pipeline::mesh::Hmr2Options;
-use crate::pipeline::{load_worker_models, process_file, Mode, Outcome, ProcessOptions};
+use crate::pipeline::{
+    load_worker_models, process_file, settings, Input as PipelineInput, LoadedModels, Mode,
+    Outcome, ProcessOptions,
+};
 use crate::system::resources::usable_cores;
 use crate::tune::limits::check_layout;
 use crate::tune::machine::this_machine_key;
@@ -33,12 +45,17 @@ use crate::tune::ModelCost;
 pub enum Ending {
     Complete,
     Interrupted,
-    /// At least one video of the batch failed; the others were processed.
+    /// At least one input of the batch failed; the others were processed.
     Failed,
 }
 
+/// Frame rate of image-sequence folders when --fps is not given.
+const DEFAULT_IMAGE_FPS: f64 = 30.0;
+
 pub fn run(args: &ProcessArgs) -> Result<Ending> {
     check_arguments(args)?;
+    let inputs = shard_of(args, gather_inputs(&args.inputs, &args.batch)?)?;
+    check_single_outputs(args, inputs.len())?;
     let defaults = Defaults::read()?;
     let layout = defaults.layout_for(args);
     check_layout(
@@ -48,17 +65,14 @@ pub fn run(args: &ProcessArgs) -> Result<Ending> {
         usable_cores(),
     )?;
     let mut claims = Claims::default();
-    for model in models_named(args) {
-        claims.input(model);
+    for path in models_named(args).chain(inputs.iter().map(|i| &i.path)) {
+        claims.input(path);
     }
-    for video in &args.videos {
-        claims.input(video);
-    }
-    let plans: Vec<(PathBuf, Result<ProcessOptions>)> = args
-        .videos
+    let plans: Vec<(&Input, Result<Plan>)> = inputs
         .iter()
-        .map(|video| (video.clone(), plan_video(args, video, &mut claims)))
+        .map(|input| (input, plan_input(args, input, &mut claims)))
         .collect();
+    let mut report_file = open_report(args, &mut claims)?;
     let hmr2 = hmr2_options(args, defaults.config.device);
     let gpu = hmr2
         .as_ref()
@@ -78,40 +92,229 @@ pub fn run(args: &ProcessArgs) -> Result<Ending> {
     )?;
     let cancel = install_ctrl_c()?;
     let mut tally = Tally::default();
-    for (video, plan) in plans {
-        let result = plan.and_then(|options| {
-            let outcome = process_file(&mut models, &video, &options, &cancel)
-                .with_context(|| format!("processing {}", video.display()))?;
-            Ok(outcome)
-        });
-        match result {
-            Ok(outcome) => {
+    let count = plans.len();
+    for (position, (input, plan)) in plans.into_iter().enumerate() {
+        if count > 1 {
+            eprintln!(
+                "posekit: [{}/{count}] {}",
+                position + 1,
+                input.path.display()
+            );
+        }
+        let started = Instant::now();
+        let result = plan.and_then(|plan| run_one(args, &mut models, &plan, &cancel));
+        let line = match result {
+            Ok(Done::Skipped { output, reason }) => {
+                report_skip(input, &output, &reason, args.json)?;
+                tally.skipped += 1;
+                report_line(input, Some(output), "skipped", Some(reason), None, started)
+            }
+            Ok(Done::Ran(outcome)) => {
                 report(&outcome, &layout, args.mode, args.json)?;
-                if outcome.summary.interrupted {
+                let interrupted = outcome.summary.interrupted;
+                let status = if interrupted { "interrupted" } else { "done" };
+                let line = report_line(
+                    input,
+                    Some(outcome.output.clone()),
+                    status,
+                    None,
+                    Some(&outcome),
+                    started,
+                );
+                if interrupted {
                     tally.interrupted = true;
+                    append(&mut report_file, &line)?;
                     break;
                 }
                 tally.done += 1;
+                line
             }
             Err(e) => {
-                report_failure(&video, &e, args.json)?;
-                tally.failed.push((video, e));
+                report_failure(&input.path, &e, args.json)?;
+                let line =
+                    report_line(input, None, "failed", Some(format!("{e:#}")), None, started);
+                tally.failed.push((input.path.clone(), e));
+                line
             }
-        }
+        };
+        append(&mut report_file, &line)?;
     }
-    tally.finish(args.videos.len())
+    tally.finish(inputs.len())
 }
 
-/// Flags that are wrong whatever the videos: the whole command refuses.
-fn check_arguments(args: &ProcessArgs) -> Result<()> {
-    if args.videos.len() > 1
-        && (args.output.is_some() || args.render.is_some() || args.npz.is_some())
-    {
-        bail!(
-            "-o/--output, --render and --npz name one file, so they take a single video (got {})",
-            args.videos.len()
+/// The inputs the command names (videos, folders, a manifest), sorted and de-duplicated:
+/// the same list in `process` and `status`, so shard positions agree.
+pub fn gather_inputs(paths: &[PathBuf], batch: &BatchArgs) -> Result<Vec<Input>> {
+    let spec = InputSpec {
+        paths: paths.to_vec(),
+        manifest: batch.manifest.clone(),
+        recursive: batch.recursive,
+        extensions: batch
+            .ext
+            .iter()
+            .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
+            .collect(),
+        out_dir: batch.out_dir.clone(),
+    };
+    let list = crate::batch::inputs::gather(&spec)?;
+    if list.duplicates > 0 {
+        eprintln!(
+            "posekit: {} input(s) named more than once are processed once",
+            list.duplicates
         );
     }
+    Ok(list.inputs)
+}
+
+/// The inputs of this shard, when --shard asks for one (and says which and why).
+fn shard_of(args: &ProcessArgs, inputs: Vec<Input>) -> Result<Vec<Input>> {
+    let shards = args.batch.shards.map(|n| n as usize);
+    let Some(asked) = &args.shard else {
+        if shards.is_some() {
+            bail!("--shards N goes with --shard auto (where the scheduler gives no count)");
+        }
+        return Ok(inputs);
+    };
+    let chosen = if asked == "auto" {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        shard::from_environment(&env, shards)?
+    } else {
+        if shards.is_some() {
+            bail!("--shards N goes with --shard auto; --shard I/N already gives the count");
+        }
+        Chosen {
+            shard: shard::parse(asked)?,
+            source: "--shard",
+        }
+    };
+    let total = inputs.len();
+    let mine: Vec<Input> = inputs
+        .into_iter()
+        .enumerate()
+        .filter(|(position, _)| chosen.shard.takes(*position))
+        .map(|(_, input)| input)
+        .collect();
+    eprintln!(
+        "posekit: shard {} (from {}): {} of {total} input(s)",
+        chosen.shard,
+        chosen.source,
+        mine.len()
+    );
+    SHARD.set(chosen.shard.to_string()).ok();
+    Ok(mine)
+}
+
+/// This run's shard, as report lines give it.
+static SHARD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// What running one input came to.
+enum Done {
+    Ran(Box<Outcome>),
+    Skipped { output: PathBuf, reason: String },
+}
+
+/// One input, planned: what to open and how to run it.
+struct Plan {
+    input: PipelineInput,
+    options: ProcessOptions,
+}
+
+fn run_one(
+    args: &ProcessArgs,
+    models: &mut LoadedModels,
+    plan: &Plan,
+    cancel: &AtomicBool,
+) -> Result<Done> {
+    let output = &plan.options.output;
+    if !args.force {
+        let expected = Expected {
+            input: serde_json::to_value(
+                plan.input
+                    .fingerprint()
+                    .with_context(|| format!("reading {}", plan.input.path().display()))?,
+            )?,
+            models: serde_json::to_value(&models.refs)?,
+            settings: serde_json::to_value(settings(models, &plan.options))?,
+        };
+        match resume::decide(read_ends(output).as_ref(), &expected) {
+            Decision::Skip => {
+                return Ok(Done::Skipped {
+                    output: output.clone(),
+                    reason: "its result is complete (same input, models and settings)".into(),
+                })
+            }
+            Decision::Redo(why) => eprintln!(
+                "posekit: {}: redoing {}: {why}",
+                plan.input.path().display(),
+                output.display()
+            ),
+            Decision::Run => {}
+        }
+    }
+    // The errors name their file; report_failure adds the input.
+    let outcome = process_file(models, &plan.input, &plan.options, cancel)?;
+    if !outcome.summary.interrupted {
+        remove_superseded_partial(&outcome.output);
+    }
+    Ok(Done::Ran(Box::new(outcome)))
+}
+
+/// A partial result posekit left from an interrupted run of this input is superseded once
+/// the complete one lands; anything else at that name is the user's and stays.
+fn remove_superseded_partial(output: &Path) {
+    let partial = partial_path(output);
+    let ours = std::fs::symlink_metadata(&partial).is_ok_and(|m| m.file_type().is_file())
+        && is_posekit_result(&partial);
+    if ours && std::fs::remove_file(&partial).is_ok() {
+        eprintln!(
+            "posekit: removed {}, the partial result this run supersedes",
+            partial.display()
+        );
+    }
+}
+
+fn open_report(args: &ProcessArgs, claims: &mut Claims) -> Result<Option<Report>> {
+    let Some(path) = &args.report else {
+        return Ok(None);
+    };
+    claims.output("--report", &resolve_for_writing(path)?)?;
+    Ok(Some(Report::open(path)?))
+}
+
+fn append(report: &mut Option<Report>, line: &ReportLine) -> Result<()> {
+    if let Some(report) = report {
+        report.append(line)?;
+    }
+    Ok(())
+}
+
+fn report_line(
+    input: &Input,
+    output: Option<PathBuf>,
+    status: &str,
+    reason: Option<String>,
+    outcome: Option<&Outcome>,
+    started: Instant,
+) -> ReportLine {
+    ReportLine {
+        kind: "input".into(),
+        posekit: env!("CARGO_PKG_VERSION").into(),
+        time: utc_now_rfc3339(),
+        // The real path: `status` matches lines to inputs wherever it runs.
+        input: input.key.clone(),
+        output,
+        status: status.into(),
+        reason,
+        shard: SHARD.get().cloned(),
+        host: host_name(),
+        frames: outcome.map(|o| o.summary.frames),
+        elapsed_s: started.elapsed().as_secs_f64(),
+        fps: outcome.map(|o| o.summary.fps),
+    }
+}
+
+/// Flags that are wrong whatever the inputs: the whole command refuses.
+fn check_arguments(args: &ProcessArgs) -> Result<()> {
     if args.workers == Some(0) || args.threads_per_worker == Some(0) {
         bail!("--workers and --threads-per-worker must be at least 1");
     }
@@ -124,18 +327,41 @@ fn check_arguments(args: &ProcessArgs) -> Result<()> {
     Ok(())
 }
 
+/// -o, --render and --npz name one file each.
+fn check_single_outputs(args: &ProcessArgs, inputs: usize) -> Result<()> {
+    if inputs > 1 && (args.output.is_some() || args.render.is_some() || args.npz.is_some()) {
+        bail!(
+            "-o/--output, --render and --npz name one file, so they take a single input (got {inputs})"
+        );
+    }
+    Ok(())
+}
+
 fn models_named(args: &ProcessArgs) -> impl Iterator<Item = &PathBuf> {
     [&args.pose.detector, &args.pose.landmarks, &args.pose.hmr2]
         .into_iter()
         .flatten()
 }
 
-/// One video's options, once its input and every output it would write are checked:
-/// the input is a readable file, no output is an input or another output (partial names
-/// included), and nothing of the user's would be replaced.
-fn plan_video(args: &ProcessArgs, video: &Path, claims: &mut Claims) -> Result<ProcessOptions> {
-    check_input(video)?;
-    let output = args.output.clone().unwrap_or_else(|| default_output(video));
+/// One input's plan, once it and every output it would write are checked: the input is
+/// a readable file (or an image folder), no output is an input or another output
+/// (partial names included), and nothing of the user's would be replaced.
+fn plan_input(args: &ProcessArgs, input: &Input, claims: &mut Claims) -> Result<Plan> {
+    let source = match input.kind {
+        InputKind::Video => {
+            check_input(&input.path)?;
+            PipelineInput::Video(input.path.clone())
+        }
+        InputKind::ImageFolder => image_sequence(args, &input.path)?,
+    };
+    let output = match &args.output {
+        Some(output) => output.clone(),
+        None => input.result_path(args.batch.out_dir.as_deref()),
+    };
+    if let Some(folder) = output.parent().filter(|_| args.batch.out_dir.is_some()) {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("creating the results folder {}", folder.display()))?;
+    }
     // (flag, path, whether it is the JSON Lines result posekit may replace when it wrote it)
     let outputs = [
         ("-o/--output", Some(&output), true),
@@ -153,24 +379,49 @@ fn plan_video(args: &ProcessArgs, video: &Path, claims: &mut Claims) -> Result<P
             &partial_path(&target.real),
         )?;
     }
-    Ok(options_for(args, output))
+    Ok(Plan {
+        input: source,
+        options: options_for(args, output),
+    })
 }
 
-/// What happened to each video of the batch.
+fn image_sequence(args: &ProcessArgs, folder: &Path) -> Result<PipelineInput> {
+    let frames = image_frames(folder)?;
+    let fps = args.fps.unwrap_or_else(|| {
+        eprintln!(
+            "posekit: {}: an image sequence, played at {DEFAULT_IMAGE_FPS} fps (give --fps for its real rate)",
+            folder.display()
+        );
+        DEFAULT_IMAGE_FPS
+    });
+    Ok(PipelineInput::Images {
+        folder: folder.to_path_buf(),
+        frames,
+        fps,
+    })
+}
+
+/// What happened to each input of the batch.
 #[derive(Default)]
 struct Tally {
     done: usize,
+    skipped: usize,
     failed: Vec<(PathBuf, anyhow::Error)>,
     interrupted: bool,
 }
 
 impl Tally {
-    /// Prints `N done, M failed: a.mp4 (reason), …` when there was more than one video or
-    /// any failure, and gives the ending.
-    fn finish(self, videos: usize) -> Result<Ending> {
-        let left = videos - self.done - self.failed.len() - usize::from(self.interrupted);
-        if videos > 1 || !self.failed.is_empty() {
-            let mut line = format!("posekit: {} done, {} failed", self.done, self.failed.len());
+    /// Prints `N done, K skipped, M failed: a.mp4 (reason), …` when there was more than
+    /// one input or any failure, and gives the ending.
+    fn finish(self, inputs: usize) -> Result<Ending> {
+        let ended = self.done + self.skipped + self.failed.len() + usize::from(self.interrupted);
+        let left = inputs - ended;
+        if inputs > 1 || !self.failed.is_empty() {
+            let mut line = format!("posekit: {} done", self.done);
+            if self.skipped > 0 {
+                line.push_str(&format!(", {} skipped (already complete)", self.skipped));
+            }
+            line.push_str(&format!(", {} failed", self.failed.len()));
             let reasons: Vec<String> = self
                 .failed
                 .iter()
@@ -179,8 +430,10 @@ impl Tally {
             if !reasons.is_empty() {
                 line.push_str(&format!(": {}", reasons.join(", ")));
             }
-            if self.interrupted && left > 0 {
-                line.push_str(&format!("; interrupted, {left} not started"));
+            match (self.interrupted, left) {
+                (true, 0) => line.push_str("; interrupted"),
+                (true, left) => line.push_str(&format!("; interrupted, {left} not started")),
+                _ => {}
             }
             eprintln!("{line}");
         }
@@ -375,7 +628,26 @@ fn report(outcome: &Outcome, layout: &Layout, mode: ModeArg, json: bool) -> Resu
     Ok(())
 }
 
-/// A failed video: its error on stderr (and as a JSON object with `--json`), and the
+/// A skipped input: a note on stderr (and a JSON object with `--json`).
+fn report_skip(input: &Input, output: &Path, reason: &str, json: bool) -> Result<()> {
+    eprintln!(
+        "posekit: {}: skipped, {reason}: {} (--force redoes it)",
+        input.path.display(),
+        output.display()
+    );
+    if json {
+        let value = serde_json::json!({
+            "video": input.path,
+            "status": "skipped",
+            "output": output,
+            "reason": reason,
+        });
+        print_line(&serde_json::to_string(&value)?)?;
+    }
+    Ok(())
+}
+
+/// A failed input: its error on stderr (and as a JSON object with `--json`), and the
 /// batch goes on.
 fn report_failure(video: &Path, e: &anyhow::Error, json: bool) -> Result<()> {
     eprintln!("posekit: error: {}: {e:#}", video.display());

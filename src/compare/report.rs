@@ -59,7 +59,7 @@ pub fn table(c: &Comparison) -> String {
         );
         row("cam_t distance", &Some(s.cam_t_m), " m", 1.0);
         row(
-            "cam_t distance / |cam_t of A|",
+            "cam_t distance / length of A's cam_t",
             &Some(s.cam_t_relative),
             " %",
             100.0,

@@ -43,6 +43,7 @@ pub fn native() -> SystemFacts {
             logical: 2,
             physical: Some(1),
             usable: 2,
+            usable_source: "the affinity mask",
         },
         wslconfig: Probe::Absent,
         onnxruntime: RuntimeFacts {
@@ -130,6 +131,7 @@ pub fn wsl2() -> SystemFacts {
         logical: 4,
         physical: Some(2),
         usable: 4,
+        usable_source: "the affinity mask",
     };
     facts.wslconfig = Probe::Found(WslConfigFile {
         path: "/mnt/c/Users/ana/.wslconfig".into(),

@@ -156,8 +156,8 @@ pub fn cpu(facts: &SystemFacts) -> Check {
         "cpu",
         Status::Ok,
         format!(
-            "{} logical cores{physical}; posekit uses {} by default",
-            c.logical, c.usable
+            "{} logical cores{physical}; posekit uses {} by default (from {})",
+            c.logical, c.usable, c.usable_source
         ),
     );
     let configured = facts.config.settings().workers;

@@ -63,21 +63,20 @@ impl RuntimeSearch {
 
 /// posekit's per-user data directory, following the XDG base directory rules.
 pub fn data_dir() -> Option<PathBuf> {
-    let xdg = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty());
-    let base = match xdg {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".local/share"),
-    };
-    Some(base.join("posekit"))
+    xdg_dir("XDG_DATA_HOME", ".local/share")
 }
 
 /// posekit's per-user cache directory (`$XDG_CACHE_HOME/posekit` or `~/.cache/posekit`):
 /// TensorRT's engines live under it.
 pub fn cache_dir() -> Option<PathBuf> {
-    let xdg = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty());
-    let base = match xdg {
+    xdg_dir("XDG_CACHE_HOME", ".cache")
+}
+
+/// `$VAR/posekit`, or `~/FALLBACK/posekit` when the variable is unset or empty.
+fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+    let base = match std::env::var_os(var).filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(fallback),
     };
     Some(base.join("posekit"))
 }

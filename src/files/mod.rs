@@ -12,10 +12,12 @@
 //! - [`target`]: where a write really lands, what kind of thing is there, and whether
 //!   two paths are one file;
 //! - [`temp`]: the temporary files themselves, their names, and their cleanup;
+//! - [`fingerprint`]: a fast identity of an input, that a result records and resume checks;
 //! - [`partial`]: the names an interrupted run keeps its work under;
 //! - [`write`]: whole small files (posekit.toml, `.wslconfig`, bench exports), with a
 //!   timestamped backup of the version they replace.
 
+pub mod fingerprint;
 pub mod partial;
 pub mod target;
 pub mod temp;

@@ -71,6 +71,8 @@ pub enum SourceError {
     Read { path: String, reason: String },
     #[error("{path}: could not convert frames to RGB: {reason}; this is a posekit bug, please report it with the output of `ffprobe {path}`")]
     Convert { path: String, reason: String },
+    #[error("{path}: the first image of the sequence cannot be read ({reason}), so the frame size is unknown; fix or remove it")]
+    FirstImage { path: String, reason: String },
 }
 
 /// After this many failed packets in a row, decoding is hopeless (wrong profile, garbage

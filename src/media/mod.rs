@@ -1,7 +1,11 @@
-//! FFmpeg, and only here: decoding videos into frames ([`decode`]), encoding the overlay
-//! video ([`encode`]), and reading the libraries' versions ([`versions`]) for `doctor`.
-//! Nothing outside this folder uses `ffmpeg_next`.
+//! Where frames come from and go to. FFmpeg, and only here: decoding videos into frames
+//! ([`decode`]), encoding the overlay video ([`encode`]), and reading the libraries'
+//! versions ([`versions`]) for `doctor`; nothing outside this folder uses `ffmpeg_next`.
+//! Stills ([`still`]) and folders of them played as a video ([`images`]) use the `image`
+//! crate's JPEG and PNG decoders.
 
 pub mod decode;
 pub mod encode;
+pub mod images;
+pub mod still;
 pub mod versions;

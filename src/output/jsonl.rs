@@ -104,9 +104,70 @@ pub fn is_posekit_result(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// A result's first and last lines, parsed: its header and (when the run finished) its
+/// summary. What resume and `posekit status` read, without the frames in between.
+#[derive(Debug)]
+pub struct Ends {
+    pub header: serde_json::Value,
+    pub last: Option<serde_json::Value>,
+}
+
+/// `None` when `path` is missing or not a posekit result.
+pub fn read_ends(path: &Path) -> Option<Ends> {
+    use std::io::BufRead;
+    if !is_posekit_result(path) {
+        return None;
+    }
+    let file = File::open(path).ok()?;
+    let mut first = String::new();
+    std::io::BufReader::new(&file).read_line(&mut first).ok()?;
+    let header = serde_json::from_str(&first).ok()?;
+    let last = last_line(&file).and_then(|line| serde_json::from_str(&line).ok());
+    Some(Ends { header, last })
+}
+
+/// The last non-empty line, read backwards in growing blocks (a summary with many
+/// tracks can be long; a result can be gigabytes).
+fn last_line(file: &File) -> Option<String> {
+    use std::os::unix::fs::FileExt;
+    let size = file.metadata().ok()?.len();
+    let mut block = 64 * 1024u64;
+    loop {
+        let start = size.saturating_sub(block);
+        let mut bytes = vec![0; (size - start) as usize];
+        file.read_exact_at(&mut bytes, start).ok()?;
+        let text = String::from_utf8_lossy(&bytes);
+        let trimmed = text.trim_end();
+        match trimmed.rfind('\n') {
+            Some(at) => return Some(trimmed[at + 1..].to_string()),
+            None if start == 0 => return Some(trimmed.to_string()),
+            None => block *= 4,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ends_are_the_header_and_the_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        let long = "x".repeat(200_000);
+        std::fs::write(
+            &path,
+            format!("{{\"type\":\"header\",\"posekit\":\"1\"}}\n{{\"type\":\"frame\"}}\n{{\"type\":\"summary\",\"pad\":\"{long}\"}}\n"),
+        )
+        .unwrap();
+        let ends = read_ends(&path).unwrap();
+        assert_eq!(ends.header["posekit"], "1");
+        assert_eq!(ends.last.unwrap()["type"], "summary");
+        std::fs::write(&path, "{\"type\":\"header\",\"posekit\":\"1\"}\n").unwrap();
+        assert_eq!(read_ends(&path).unwrap().last.unwrap()["type"], "header");
+        std::fs::write(&path, "not posekit\n").unwrap();
+        assert!(read_ends(&path).is_none());
+    }
 
     #[test]
     fn finished_file_replaces_nothing_until_finish() {

@@ -14,6 +14,7 @@
 use serde::Serialize;
 
 use crate::engine::{Device, ModelInfo};
+use crate::files::fingerprint::Fingerprint;
 use crate::models::hmr2::Smpl;
 use crate::pose::Person;
 
@@ -27,6 +28,9 @@ pub struct Header<'a, S: Serialize> {
     pub posekit: &'static str,
     /// The video, as opened.
     pub source: &'a S,
+    /// The input's fingerprint (size, modification time, sha256 of a sample), which
+    /// `process` compares to skip inputs whose result is already complete.
+    pub input: &'a Fingerprint,
     /// The models used, in pipeline order.
     pub models: Vec<ModelRef>,
     /// The settings that shaped the result.
@@ -82,6 +86,12 @@ pub struct Settings {
     /// With `--hmr2`: most crops run as one batch, gathered across consecutive frames.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hmr2_batch: Option<usize>,
+    /// `--max-frames`: the result stops after this many frames.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_frames: Option<u64>,
+    /// `--rotmat`: the SMPL records carry rotation matrices too.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rotmat: bool,
 }
 
 /// One frame's persons.

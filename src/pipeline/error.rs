@@ -12,6 +12,11 @@ use crate::output::jsonl::WriteError;
 pub enum PipelineError {
     #[error(transparent)]
     Source(#[from] SourceError),
+    #[error("{path}: cannot read it: {source}")]
+    Input {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Engine(#[from] EngineError),
     // `error`, not `source`: the message already holds it, and a source would be printed

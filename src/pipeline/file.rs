@@ -1,20 +1,67 @@
-//! One video file through the pipeline, as `process` and `serve`'s jobs run it: open it
-//! with FFmpeg, make the sinks its options ask for (the result file with its header, the
-//! overlay, the `.npz`), and run [`process_video`] on models the caller loaded.
+//! One input through the pipeline, as `process` and `serve`'s jobs run it: open it (a
+//! video with FFmpeg, or a folder of images), make the sinks its options ask for (the
+//! result file with its header, the overlay, the `.npz`), and run [`process_video`] on
+//! models the caller loaded.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
 use super::error::PipelineError;
-use super::run::{process_video, Mode, RunOptions};
+use super::run::{process_video, FrameSource, Mode, RunOptions};
 use super::sink::{OutputKind, Sink};
 use super::sinks::{JsonlSink, NpzSink, OverlaySink};
 use super::workers::LoadedModels;
-use crate::media::decode::{VideoInfo, VideoSource};
+use crate::files::fingerprint::{self, Fingerprint};
+use crate::media::decode::{SourceError, VideoInfo, VideoSource};
 use crate::media::encode::Renderer;
+use crate::media::images::ImageSequence;
 use crate::output::jsonl::JsonlWriter;
 use crate::output::wire::{Header, Settings, Summary};
+
+/// What the frames come from.
+#[derive(Clone, Debug)]
+pub enum Input {
+    Video(PathBuf),
+    /// A folder's still images, in play order, at `fps` frames per second.
+    Images {
+        folder: PathBuf,
+        frames: Vec<PathBuf>,
+        fps: f64,
+    },
+}
+
+impl Input {
+    pub fn path(&self) -> &Path {
+        match self {
+            Input::Video(path) => path,
+            Input::Images { folder, .. } => folder,
+        }
+    }
+
+    /// What the result's header records, and resume compares.
+    pub fn fingerprint(&self) -> std::io::Result<Fingerprint> {
+        match self {
+            Input::Video(path) => fingerprint::of_file(path),
+            Input::Images { frames, .. } => fingerprint::of_images(frames),
+        }
+    }
+
+    fn open(&self) -> Result<Box<dyn FrameSource>, SourceError> {
+        Ok(match self {
+            Input::Video(path) => Box::new(VideoSource::open(path)?),
+            Input::Images {
+                folder,
+                frames,
+                fps,
+            } => Box::new(ImageSequence::open(
+                &folder.display().to_string(),
+                frames.clone(),
+                *fps,
+            )?),
+        })
+    }
+}
 
 /// Everything a run over one file needs besides the models and the video.
 #[derive(Clone, Debug)]
@@ -51,21 +98,27 @@ pub struct Outcome {
     pub info: VideoInfo,
 }
 
-/// Runs the pipeline over `video` with `models`. `cancel` is set by Ctrl-C: the result
+/// Runs the pipeline over `input` with `models`. `cancel` is set by Ctrl-C: the result
 /// is then kept under its partial name.
 pub fn process_file(
     models: &mut LoadedModels,
-    video: &Path,
+    input: &Input,
     options: &ProcessOptions,
     cancel: &AtomicBool,
 ) -> Result<Outcome, PipelineError> {
-    let mut source = VideoSource::open(video)?;
+    // Taken before the first frame is read: it names the file as it was when decoded.
+    let fingerprint = input.fingerprint().map_err(|e| PipelineError::Input {
+        path: input.path().to_path_buf(),
+        source: e,
+    })?;
+    let mut source = input.open()?;
     let info = source.info().clone();
     let mut writer = JsonlWriter::create(&options.output)?;
     writer.line(&Header {
         kind: "header",
         posekit: env!("CARGO_PKG_VERSION"),
         source: &info,
+        input: &fingerprint,
         models: models.refs.clone(),
         settings: &settings(models, options),
     })?;
@@ -86,7 +139,7 @@ pub fn process_file(
         frames_done: options.frames_done.clone(),
         hmr2_batch: models.hmr2_batch,
     };
-    let report = process_video(&mut models.workers, &mut source, sinks, &run, cancel)?;
+    let report = process_video(&mut models.workers, source.as_mut(), sinks, &run, cancel)?;
     let path_of = |kind| {
         report
             .written
@@ -103,7 +156,8 @@ pub fn process_file(
     })
 }
 
-fn settings(models: &LoadedModels, options: &ProcessOptions) -> Settings {
+/// The settings a result records (also what `process` compares to resume).
+pub fn settings(models: &LoadedModels, options: &ProcessOptions) -> Settings {
     Settings {
         mode: options.mode.name(),
         workers: models.workers.len(),
@@ -113,5 +167,7 @@ fn settings(models: &LoadedModels, options: &ProcessOptions) -> Settings {
         hmr2_weights: models.hmr2_sharing.map(|s| s.name()),
         hmr2_device: models.hmr2_device.map(|d| d.name()),
         hmr2_batch: models.has_hmr2().then_some(models.hmr2_batch),
+        max_frames: options.max_frames,
+        rotmat: options.rotmat && models.has_hmr2(),
     }
 }

@@ -19,6 +19,6 @@ mod tests;
 mod workers;
 
 pub use error::PipelineError;
-pub use file::{process_file, Outcome, ProcessOptions};
+pub use file::{process_file, settings, Input, Outcome, ProcessOptions};
 pub use run::{process_video, FrameSource, Mode, RunOptions};
 pub use workers::{load_worker_models, load_worker_models_with, LoadedModels, WorkerModels};

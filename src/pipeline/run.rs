@@ -79,6 +79,16 @@ pub trait FrameSource: Send {
     fn next_event(&mut self) -> Option<Result<SourceEvent, SourceError>>;
 }
 
+impl FrameSource for crate::media::images::ImageSequence {
+    fn info(&self) -> &VideoInfo {
+        crate::media::images::ImageSequence::info(self)
+    }
+
+    fn next_event(&mut self) -> Option<Result<SourceEvent, SourceError>> {
+        crate::media::images::ImageSequence::next_event(self)
+    }
+}
+
 impl FrameSource for VideoSource {
     fn info(&self) -> &VideoInfo {
         VideoSource::info(self)

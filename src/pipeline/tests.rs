@@ -245,7 +245,7 @@ struct FakeHmr2 {
 }
 
 impl FakeHmr2 {
-    fn new(calls: &Arc<Mutex<Vec<usize>>>) -> Hmr2 {
+    fn hmr2(calls: &Arc<Mutex<Vec<usize>>>) -> Hmr2 {
         use crate::models::hmr2::config::{INPUT, OUTPUTS};
         let tensor = |name: &str, shape: Vec<i64>| TensorInfo {
             name: name.into(),
@@ -305,7 +305,7 @@ fn hmr2_crops_are_batched_across_frames_in_frame_order() {
         let batch = 4;
         let calls = Arc::new(Mutex::new(Vec::new()));
         let mut models = fake_models(1);
-        models[0].hmr2 = Some(FakeHmr2::new(&calls));
+        models[0].hmr2 = Some(FakeHmr2::hmr2(&calls));
         let seen = Arc::new(Mutex::new(Seen::default()));
         let mut source = FakeSource::new(30, &[]);
         let sink = Collect {

@@ -21,7 +21,7 @@ use super::errors::ApiError;
 use super::pool::lower_priority;
 use crate::media::decode::{SourceError, VideoSource};
 use crate::output::wire::Summary;
-use crate::pipeline::{process_file, LoadedModels, Outcome, PipelineError, ProcessOptions};
+use crate::pipeline::{process_file, Input, LoadedModels, Outcome, PipelineError, ProcessOptions};
 
 /// Finished jobs remembered (with their result files); older ones are forgotten.
 pub const KEPT_JOBS: usize = 32;
@@ -383,8 +383,9 @@ fn run_jobs(
             frames_done: Some(counter),
             ..template.clone()
         };
-        let outcome = process_file(models, &video, &options, &shared.cancel);
-        let _ = std::fs::remove_file(&video);
+        let input = Input::Video(video);
+        let outcome = process_file(models, &input, &options, &shared.cancel);
+        let _ = std::fs::remove_file(input.path());
         finish(shared, &id, outcome);
     }
 }

@@ -11,7 +11,6 @@
 //! `process` uses them; nothing here touches ort or FFmpeg directly.
 
 mod accept;
-mod decode;
 pub mod errors;
 pub mod jobs;
 pub mod pool;

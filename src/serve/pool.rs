@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use tokio::sync::oneshot;
 
-use super::decode::{decode_still, StillFormat};
+use crate::media::still::{decode_still, StillFormat};
 use crate::models::hmr2::Smpl;
 use crate::pipeline::{mesh, WorkerModels};
 use crate::pose::Person;

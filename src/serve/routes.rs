@@ -18,10 +18,10 @@ use axum::{Json, Router};
 use http_body_util::BodyExt;
 use tokio::sync::oneshot;
 
-use super::decode::StillFormat;
 use super::errors::ApiError;
 use super::jobs::{unknown, JobsHandle};
 use super::pool::{PoolHandle, PoseFailure, PoseTask};
+use crate::media::still::StillFormat;
 use crate::output::wire::{FrameRecord, ModelRef};
 
 /// Seconds a client is told to wait when the pose queue is full: about a queue's worth

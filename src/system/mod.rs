@@ -7,6 +7,7 @@
 //! that misses it is recorded as [`Probe::TimedOut`] rather than waited for.
 
 pub mod command;
+pub mod cores;
 pub mod ffmpeg;
 mod gather;
 pub mod gpu;

@@ -11,7 +11,8 @@ use std::path::Path;
 const SCAN_LIMIT: u64 = 64 << 20;
 
 /// The `.onnx` file's size plus that of each distinct external data file it names (a
-/// named file that is missing counts 0: loading the model will say so).
+/// named file that is missing counts 0: loading the model will say so). When it names
+/// none that can be read, `X.onnx.data` and `X.onnx_data` beside it count, if there.
 pub fn model_bytes(path: &Path) -> std::io::Result<u64> {
     let own = std::fs::metadata(path)?.len();
     if own > SCAN_LIMIT {
@@ -19,7 +20,13 @@ pub fn model_bytes(path: &Path) -> std::io::Result<u64> {
     }
     let bytes = std::fs::read(path)?;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let external: u64 = external_data_locations(&bytes)
+    let mut names = external_data_locations(&bytes);
+    if names.is_empty() {
+        // A model whose names could not be read: the exporters' usual names beside it.
+        let file = path.file_name().unwrap_or_default().to_string_lossy();
+        names.extend([format!("{file}.data"), format!("{file}_data")]);
+    }
+    let external: u64 = names
         .iter()
         .filter_map(|name| std::fs::metadata(dir.join(name)).ok())
         .filter(|m| m.is_file())
@@ -107,6 +114,15 @@ mod tests {
         std::fs::write(&model, &bytes).unwrap();
         std::fs::write(dir.path().join("weights.bin"), vec![0u8; 1000]).unwrap();
         assert_eq!(model_bytes(&model).unwrap(), bytes.len() as u64 + 1000);
+    }
+
+    #[test]
+    fn without_readable_names_the_usual_data_file_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("m.onnx");
+        std::fs::write(&model, vec![0u8; 100]).unwrap();
+        std::fs::write(dir.path().join("m.onnx.data"), vec![0u8; 1000]).unwrap();
+        assert_eq!(model_bytes(&model).unwrap(), 1100);
     }
 
     #[test]

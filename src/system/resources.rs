@@ -26,8 +26,10 @@ pub struct MemoryFacts {
 pub struct CpuFacts {
     pub logical: usize,
     pub physical: Option<usize>,
-    /// What this process may use (affinity, cgroup quota): posekit's default worker count.
+    /// What this process was given (see [`super::cores`]): posekit's default worker count.
     pub usable: usize,
+    /// Which fact gave `usable` (`SLURM_CPUS_PER_TASK`, the cgroup CPU quota, ...).
+    pub usable_source: &'static str,
 }
 
 /// Free space where outputs go.
@@ -66,10 +68,10 @@ pub fn memory() -> MemoryFacts {
     }
 }
 
-/// The logical cores this process may use (its affinity mask and cgroup quota included):
-/// the one place posekit asks, for its default worker count and its layout bound.
+/// The cores this process was given (a Slurm allocation, a cgroup quota, an affinity
+/// mask): the one place posekit asks, for its default worker count and its layout bound.
 pub fn usable_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    super::cores::decide(&super::cores::gather()).count
 }
 
 pub fn cpu() -> CpuFacts {
@@ -79,11 +81,12 @@ pub fn cpu() -> CpuFacts {
             system.cpus().len()
         })
         .unwrap_or(0);
-    let usable = usable_cores();
+    let cores = super::cores::decide(&super::cores::gather());
     CpuFacts {
-        logical: logical.max(usable),
+        logical: logical.max(cores.count),
         physical: System::physical_core_count().ok(),
-        usable,
+        usable: cores.count,
+        usable_source: cores.source,
     }
 }
 

@@ -92,6 +92,7 @@ impl MachineFacts {
             logical: self.logical_cores,
             physical: None,
             usable: self.logical_cores,
+            usable_source: "the machine description",
         };
         if !wsl {
             facts.wslconfig = Probe::Absent;

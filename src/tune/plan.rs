@@ -67,6 +67,8 @@ pub struct LayoutPlan {
     pub source: Source,
     /// Cores the layout is for (under WSL2, after `processors`).
     pub cores: usize,
+    /// Where that number came from (`SLURM_CPUS_PER_TASK`, `.wslconfig processors`, ...).
+    pub cores_source: &'static str,
     /// Memory the layout may use, after the headroom.
     pub memory_budget_bytes: u64,
     /// Memory the layout needs, by the cost model.
@@ -121,13 +123,13 @@ pub fn plan(
         .found()
         .and_then(|w| w.logical_processors);
     let user_processors = config.and_then(WslConfig::processors).filter(|n| *n >= 1);
-    let cores = match kind {
-        Kind::Wsl2 => user_processors
-            .or(windows_cores)
-            .unwrap_or(facts.cpu.logical),
-        _ => facts.cpu.usable,
-    }
-    .max(1);
+    let (cores, cores_source) = match (kind, user_processors, windows_cores) {
+        (Kind::Wsl2, Some(n), _) => (n, "processors in .wslconfig"),
+        (Kind::Wsl2, None, Some(n)) => (n, "Windows' logical processors"),
+        (Kind::Wsl2, None, None) => (facts.cpu.logical, "the logical cores"),
+        _ => (facts.cpu.usable, facts.cpu.usable_source),
+    };
+    let cores = cores.max(1);
 
     // The most memory posekit's machine may have: native, what is there; WSL2, the cap
     // tune may set, never below the cap in force (tune does not shrink the VM).
@@ -215,6 +217,7 @@ pub fn plan(
         threads_per_worker: threads,
         source,
         cores,
+        cores_source,
         memory_budget_bytes: budget,
         memory_needed_bytes: need,
         workers_reason,

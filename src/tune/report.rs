@@ -56,8 +56,8 @@ pub fn heading(plan: &Plan, distro: Option<&str>) -> String {
     };
     let distro = distro.map_or(String::new(), |d| format!(" ({d})"));
     format!(
-        "Plan for {} on {platform}{distro}, {} cores, machine key {}\n",
-        plan.model.name, plan.layout.cores, plan.machine_key
+        "Plan for {} on {platform}{distro}, {} cores (from {}), machine key {}\n",
+        plan.model.name, plan.layout.cores, plan.layout.cores_source, plan.machine_key
     )
 }
 

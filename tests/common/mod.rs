@@ -31,11 +31,8 @@ pub const HMR2_SMALL_INT8: &str = concat!(
 /// The CPU build of ONNX Runtime that `make setup` installs in posekit's data directory,
 /// or `None` (a test that needs it by path says it is skipped).
 pub fn cpu_runtime() -> Option<PathBuf> {
-    let base = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".local/share"),
-    };
-    Some(base.join("posekit/onnxruntime/libonnxruntime.so")).filter(|p| p.is_file())
+    let path = posekit::engine::data_dir()?.join("onnxruntime/libonnxruntime.so");
+    Some(path).filter(|p| p.is_file())
 }
 
 /// `posekit ARGS` with a fresh [`Sandbox`] as its config home, for a run that needs no

@@ -1,9 +1,10 @@
-//! Image bodies for `/v1/pose`: which format the bytes are, and decoding them to RGB.
+//! Still images (`/v1/pose` bodies, the frames of an image-sequence folder): which format
+//! the bytes are, and decoding them to RGB.
 //!
 //! Uses the `image` crate with only its JPEG and PNG decoders (pure Rust, no C build),
-//! not FFmpeg: FFmpeg stays in `pipeline::source` and `pipeline::render`, and a single
-//! still needs none of its demuxing. Decoding runs on the inference workers, never on
-//! the async threads, because a large JPEG takes tens of milliseconds.
+//! not FFmpeg: a single still needs none of its demuxing. `serve` decodes on the
+//! inference workers, never on the async threads, because a large JPEG takes tens of
+//! milliseconds.
 
 use std::io::Cursor;
 
