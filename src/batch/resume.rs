@@ -135,6 +135,12 @@ mod tests {
             decide(Some(&result(e.input.clone(), faster, false)), &e),
             Decision::Skip
         );
+        // The device asked for and the HMR2 batch: where HMR2 ran is compared with the models.
+        let other_device = json!({"mode": "video", "workers": 2, "threads_per_worker": 1, "max_people": 4, "hmr2_device": "cuda", "hmr2_batch": 8});
+        assert_eq!(
+            decide(Some(&result(e.input.clone(), other_device, false)), &e),
+            Decision::Skip
+        );
         let more_workers =
             json!({"mode": "video", "workers": 1, "threads_per_worker": 1, "max_people": 4});
         assert_eq!(
