@@ -182,10 +182,11 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
-def run_mediapipe(video: str, mode: str, frames: int | None, sws_flags: str):
+def run_mediapipe(video: str, mode: str, frames: int | None, sws_flags: str,
+                  smooth: bool = False):
     import mediapipe as mp
     pose = mp.solutions.pose.Pose(
-        model_complexity=1, static_image_mode=(mode == "image"), smooth_landmarks=False,
+        model_complexity=1, static_image_mode=(mode == "image"), smooth_landmarks=smooth,
         min_detection_confidence=0.5)
     out = []
     size = None
@@ -210,13 +211,18 @@ def run_mediapipe(video: str, mode: str, frames: int | None, sws_flags: str):
 
 
 def mediapipe_results(video: str, mode: str, frames: int | None, cache_dir: str | None,
-                      sws_flags: str) -> dict:
+                      sws_flags: str, smooth: bool = False) -> dict:
+    """MediaPipe's result, from the cache when it has it. ``smooth`` runs it with
+    ``smooth_landmarks=True`` (scripts/jitter.py); the cache key changes only then, so
+    the unsmoothed results cached before stay valid."""
     import mediapipe as mp
     sha = sha256_file(video)
     info = probe(video)
     _, matrix, rng = scale_filter(info, sws_flags)
-    key = hashlib.sha256(json.dumps([CACHE_FORMAT, sha, mode, sws_flags, matrix, rng,
-                                     mp.__version__]).encode()).hexdigest()[:16]
+    parts = [CACHE_FORMAT, sha, mode, sws_flags, matrix, rng, mp.__version__]
+    if smooth:
+        parts.append("smooth_landmarks")
+    key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
     path = os.path.join(cache_dir, f"{sha[:16]}-{mode}-{key}.json") if cache_dir else None
     if path and os.path.exists(path):
         with open(path) as f:
@@ -228,14 +234,14 @@ def mediapipe_results(video: str, mode: str, frames: int | None, cache_dir: str 
             eprint(f"using cached MediaPipe result {path}")
             return cached
     eprint(f"running MediaPipe ({mode} mode) on {video} ...")
-    recs, size, ver = run_mediapipe(video, mode, frames, sws_flags)
+    recs, size, ver = run_mediapipe(video, mode, frames, sws_flags, smooth)
     result = {
         "format": CACHE_FORMAT,
         "video_sha256": sha,
         "mode": mode,
         "mediapipe": ver,
         "settings": {"model_complexity": 1, "static_image_mode": mode == "image",
-                     "smooth_landmarks": False, "min_detection_confidence": 0.5},
+                     "smooth_landmarks": smooth, "min_detection_confidence": 0.5},
         "decode": {"color_matrix": matrix, "range": rng, "sws_flags": sws_flags},
         "size": size,
         "complete": frames is None or len(recs) < frames,

@@ -6,6 +6,13 @@ The two models ship inside the Python wheel ``mediapipe==0.10.14`` (Apache-2.0):
     mediapipe/modules/pose_detection/pose_detection.tflite      -> models/pose_detection.onnx
     mediapipe/modules/pose_landmark/pose_landmark_full.tflite   -> models/pose_landmark_full.onnx
 
+and the lite and heavy landmark models (MediaPipe's model_complexity 0 and 2) from the npm
+package ``@mediapipe/pose@0.5.1675469404`` (Apache-2.0), whose pose_landmark_full.tflite is
+the wheel's byte for byte:
+
+    package/pose_landmark_lite.tflite    -> models/pose_landmark_lite.onnx
+    package/pose_landmark_heavy.tflite   -> models/pose_landmark_heavy.onnx
+
 The script also writes ``models/manifest.json`` (provenance, hashes, I/O names and shapes,
 measured TFLite-vs-ONNX differences) and ``models/LICENSE-mediapipe.txt`` (the licence file
 from the wheel's dist-info).
@@ -76,6 +83,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 MP_VERSION = "0.10.14"
+# The lite and heavy landmark models: the npm package @mediapipe/pose (Apache-2.0) ships all
+# three; its pose_landmark_full.tflite is byte for byte the wheel's.
+NPM_PACKAGE = "@mediapipe/pose"
+NPM_VERSION = "0.5.1675469404"
 OPSET = 17
 
 MODELS = [
@@ -97,6 +108,27 @@ MODELS = [
         # The segmentation mask: posekit never reads it, and its decoder is about 40% of the
         # model's time on the CPU.
         "prune_outputs": ["Identity_2"],
+    },
+    {
+        "name": "pose_landmark_lite",
+        "npm_path": "package/pose_landmark_lite.tflite",
+        "input_range": (0.0, 1.0),
+        "size": 256,
+        "description": "BlazePose GHUM 3D landmark model (lite, MediaPipe's model_complexity=0), "
+                       "without the segmentation output. Input RGB in [0,1], NHWC.",
+        "prune_outputs": ["Identity_2"],
+        # Its weights are float16 in the TFLite file: kept so behind a Cast (half the bytes).
+        "half_exact": True,
+    },
+    {
+        "name": "pose_landmark_heavy",
+        "npm_path": "package/pose_landmark_heavy.tflite",
+        "input_range": (0.0, 1.0),
+        "size": 256,
+        "description": "BlazePose GHUM 3D landmark model (heavy, MediaPipe's model_complexity=2), "
+                       "without the segmentation output. Input RGB in [0,1], NHWC.",
+        "prune_outputs": ["Identity_2"],
+        "half_exact": True,
     },
 ]
 
@@ -139,6 +171,25 @@ def obtain_wheel(wheel: str | None, tmp: str) -> str:
 def extract(wheel: str, member: str, dest_dir: str) -> str:
     with zipfile.ZipFile(wheel) as z:
         data = z.read(member)
+    path = os.path.join(dest_dir, os.path.basename(member))
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def obtain_npm(tgz: str | None, tmp: str) -> str:
+    """The @mediapipe/pose tarball: given, or `npm pack`ed into `tmp`."""
+    if tgz:
+        return tgz
+    out = subprocess.run(["npm", "pack", f"{NPM_PACKAGE}@{NPM_VERSION}", "--silent"], cwd=tmp,
+                         check=True, capture_output=True, text=True).stdout.split()
+    return os.path.join(tmp, out[-1])
+
+
+def extract_npm(tgz: str, member: str, dest_dir: str) -> str:
+    import tarfile
+    with tarfile.open(tgz) as archive:
+        data = archive.extractfile(member).read()
     path = os.path.join(dest_dir, os.path.basename(member))
     with open(path, "wb") as f:
         f.write(data)
@@ -507,7 +558,12 @@ def main() -> int:
     ap.add_argument("--video", help="video whose frames are also used for the TFLite/ONNX check")
     ap.add_argument("--random", type=int, default=4, help="random inputs per model for the check")
     ap.add_argument("--tol", type=float, default=1e-2, help="max abs difference allowed per output")
+    ap.add_argument("--npm-tgz", help=f"{NPM_PACKAGE}-{NPM_VERSION} tarball for the lite and heavy "
+                    "models (default: npm pack it)")
+    ap.add_argument("--only", help="comma-separated model names to convert (default: all); the "
+                    "manifest keeps the others' entries")
     args = ap.parse_args()
+    wanted = [m for m in MODELS if not args.only or m["name"] in args.only.split(",")]
 
     import numpy as np
     import onnx
@@ -530,7 +586,9 @@ def main() -> int:
         with open(lic_path, "w", encoding="utf-8") as f:
             f.write("The files pose_detection.onnx and pose_landmark_full.onnx in this folder are\n"
                     "converted from pose_detection.tflite and pose_landmark_full.tflite, which ship in\n"
-                    f"the MediaPipe Python package, version {MP_VERSION} (Copyright Google LLC / The\n"
+                    f"the MediaPipe Python package, version {MP_VERSION}, and pose_landmark_lite.onnx and\n"
+                    "pose_landmark_heavy.onnx from the tflite files of the npm package\n"
+                    f"{NPM_PACKAGE}@{NPM_VERSION} (Copyright Google LLC / The\n"
                     "MediaPipe Authors), under the Apache License, Version 2.0\n"
                     "(https://www.apache.org/licenses/LICENSE-2.0).\n"
                     "Modifications: converted to ONNX with tf2onnx; in the detector, sparse (DENSIFY)\n"
@@ -540,9 +598,14 @@ def main() -> int:
                     "\nThe licence file distributed with that package follows.\n\n")
             f.write(lic if lic else "(the package's licence file was not found)\n")
 
-        for spec in MODELS:
+        npm = None
+        for spec in wanted:
             log(f"\n== {spec['name']}")
-            src = extract(wheel, spec["path_in_wheel"], tmp)
+            if "npm_path" in spec:
+                npm = npm or obtain_npm(args.npm_tgz, tmp)
+                src = extract_npm(npm, spec["npm_path"], tmp)
+            else:
+                src = extract(wheel, spec["path_in_wheel"], tmp)
             work = os.path.join(tmp, "work")
             os.makedirs(work, exist_ok=True)
             # same basename, so tf2onnx's graph name/doc string stay stable
@@ -574,6 +637,11 @@ def main() -> int:
                     ok = False
             else:
                 convert(dense, onnx_path)
+            if spec.get("half_exact"):
+                from onnx_tools import halve_exact_float16
+                n = halve_exact_float16(onnx_path)
+                steps.append(f"{n} float32 initializers that are exactly float16 stored as float16 "
+                             "behind a Cast")
             worst, raw, kinds = compare(src, onnx_path, spec, args.video, args.random)
             for name, d in worst.items():
                 flag = "ok" if d <= args.tol else "FAIL"
@@ -593,12 +661,17 @@ def main() -> int:
                 "file": os.path.basename(onnx_path),
                 "description": spec["description"],
                 "layout": "NHWC",
-                "source": {
+                "source": ({
+                    "package": f"npm:{NPM_PACKAGE}",
+                    "version": NPM_VERSION,
+                    "path_in_package": spec["npm_path"],
+                    "sha256": sha256_file(src),
+                } if "npm_path" in spec else {
                     "package": "mediapipe",
                     "version": MP_VERSION,
                     "path_in_wheel": spec["path_in_wheel"],
                     "sha256": sha256_file(src),
-                },
+                }),
                 "sha256": sha,
                 "bytes": os.path.getsize(onnx_path),
                 "licence": "Apache-2.0",
@@ -624,7 +697,15 @@ def main() -> int:
                 },
             })
 
-    with open(os.path.join(out_dir, "manifest.json"), "w", encoding="utf-8") as f:
+    # Entries other scripts wrote (scripts/convert_person_detector.py) are kept.
+    manifest_path = os.path.join(out_dir, "manifest.json")
+    if os.path.exists(manifest_path):
+        with open(manifest_path, encoding="utf-8") as f:
+            previous = json.load(f)
+        ours = {m["name"] for m in manifest["models"]}
+        manifest["models"] += [m for m in previous.get("models", []) if m["name"] not in ours]
+        manifest["about"] = previous.get("about", manifest["about"])
+    with open(manifest_path, "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
     log("\nwrote", os.path.join(out_dir, "manifest.json"))

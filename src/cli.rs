@@ -369,6 +369,9 @@ pub struct ProcessArgs {
     pub hmr2_weights: Hmr2WeightsArg,
 
     #[command(flatten)]
+    pub tracks: TrackArgs,
+
+    #[command(flatten)]
     pub runtime: RuntimeArgs,
 
     /// Print the summary as JSON on stdout (one object per video).
@@ -471,12 +474,25 @@ pub struct PoseArgs {
     #[arg(long, value_name = "K", default_value_t = 30)]
     pub detect_every: u32,
 
-    /// Use this BlazePose detector ONNX file instead of the built-in one.
-    #[arg(long, value_name = "PATH")]
+    /// What finds people for the landmark model. `blazepose` is MediaPipe's own detector,
+    /// built for one prominent person (the MediaPipe-faithful path); `movenet` is MoveNet
+    /// MultiPose Lightning, which finds up to six people. In video mode the detector only
+    /// looks for newcomers and lost people; tracking does the rest.
+    #[arg(long, value_enum, default_value_t = PersonDetectorArg::Blazepose)]
+    pub person_detector: PersonDetectorArg,
+
+    /// Use this person-detector ONNX file instead of the built-in one (a BlazePose
+    /// detector, or a MoveNet MultiPose model; told apart by their tensors).
+    #[arg(long, value_name = "PATH", conflicts_with = "person_detector")]
     pub detector: Option<PathBuf>,
 
+    /// BlazePose's landmark model: MediaPipe's `model_complexity` 0 (`lite`, fastest), 1
+    /// (`full`, the default) or 2 (`heavy`, most accurate and about 3× slower than full).
+    #[arg(long, value_enum, default_value_t = LandmarkModelArg::Full)]
+    pub landmark_model: LandmarkModelArg,
+
     /// Use this BlazePose landmark ONNX file instead of the built-in one.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "landmark_model")]
     pub landmarks: Option<PathBuf>,
 
     /// Also recover each person's 3D body mesh (SMPL parameters and camera) with this
@@ -518,6 +534,80 @@ pub struct RuntimeArgs {
     /// installed Python onnxruntime package.
     #[arg(long, value_name = "PATH", global = true)]
     pub ort_lib: Option<PathBuf>,
+}
+
+/// People over time: identities, smoothing and gaps (`docs/tracking.md`).
+#[derive(Debug, Args)]
+pub struct TrackArgs {
+    /// A person who leaves the view or is hidden for up to this many seconds, and comes
+    /// back near where they were or where their motion points, keeps their `track_id`;
+    /// past it, a new ID. Converted to frames with the video's own frame rate.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5, value_parser = gap_seconds)]
+    pub max_gap: f64,
+
+    /// Landmark smoothing per person: `causal` applies MediaPipe's own
+    /// `smooth_landmarks=True` filters as frames come; `offline` filters each person's
+    /// whole track forward and backward (no lag, least jitter; the results are written
+    /// when the video ends, and the overlay shows the landmarks before this filter).
+    /// Default: offline in video mode, none in image mode.
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub smooth: Option<SmoothArg>,
+
+    /// With `--smooth offline`: the low-pass cutoff in Hz, below half the frame rate.
+    /// Default: 6, or 0.4 × the frame rate when that is lower.
+    #[arg(long, value_name = "HZ")]
+    pub cutoff: Option<f64>,
+
+    /// Within a track, draw in a person missing for up to this many seconds by linear
+    /// interpolation, marked `"filled": true` (never counted as detections). 0 is off.
+    /// Results (and the overlay) are held back by that much.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0, value_parser = gap_seconds)]
+    pub fill_gaps: f64,
+
+    /// With --hmr2: `per-track` gives every frame of a person the median of their
+    /// `betas` over the track (one person, one body shape); `per-frame` keeps HMR2's
+    /// per-frame estimate. per-track results are written when the video ends.
+    #[arg(long, value_enum, default_value_t = ShapeArg::PerFrame, requires = "hmr2")]
+    pub shape: ShapeArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ShapeArg {
+    PerFrame,
+    PerTrack,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SmoothArg {
+    /// Landmarks as the model gave them.
+    None,
+    /// MediaPipe's smooth_landmarks=True filters, per person, as frames come.
+    Causal,
+    /// Zero-phase Butterworth over each person's whole track.
+    Offline,
+}
+
+/// Seconds of a gap: 0 or more, finite, at most a minute.
+fn gap_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if (0.0..=60.0).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds between 0 and 60"
+        )),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LandmarkModelArg {
+    Lite,
+    Full,
+    Heavy,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PersonDetectorArg {
+    Blazepose,
+    Movenet,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

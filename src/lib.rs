@@ -20,4 +20,5 @@ pub(crate) mod pipeline;
 pub(crate) mod pose;
 pub(crate) mod serve;
 pub(crate) mod system;
+pub(crate) mod tracking;
 pub(crate) mod tune;

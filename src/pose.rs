@@ -15,4 +15,12 @@ pub struct Person {
     pub keypoints: [[f32; 5]; NUM_LANDMARKS],
     /// Per landmark: x, y, z in metres, origin between the hips.
     pub world: [[f32; 3]; NUM_LANDMARKS],
+    /// The body's size in pixels as MediaPipe's smoothing reads it: the side of the square
+    /// its two auxiliary landmarks span (`OBJECT_SCALE_ROI`); 0 when unknown. Not written.
+    pub object_scale: f32,
+    /// Identity over time, from 1, given by the tracking stage (`crate::tracking`) in
+    /// frame order; 0 before that stage and for a lone image.
+    pub track_id: u32,
+    /// True for a person interpolated into a gap of its track (`--fill-gaps`), not found.
+    pub filled: bool,
 }

@@ -1,6 +1,6 @@
 //! `posekit process --hmr2` end to end with the small random-weight HMR2 proxy
 //! (`tests/data/hmr2/hmr2_small.onnx`, made by `scripts/make_hmr2_proxy.py --small`):
-//! the output schema, the .npz, and models that break the contract.
+//! the output schema, the .npz, models that break the contract, and meshes over time.
 
 use std::path::Path;
 use std::process::Command;
@@ -20,6 +20,8 @@ fn floats(v: &Value) -> Vec<f64> {
         .collect()
 }
 
+/// A run with the frame's own HMR2 output (`--smooth none`), so the checks can recompute
+/// `cam_t` and the crop from that frame's numbers; `extra` may override it.
 fn process(dir: &Path, extra: &[&str]) -> Vec<Value> {
     let output = dir.join("clip.poses.jsonl");
     let mut args = vec![
@@ -30,6 +32,9 @@ fn process(dir: &Path, extra: &[&str]) -> Vec<Value> {
         "--hmr2",
         SMALL,
     ];
+    if !extra.contains(&"--smooth") {
+        args.extend(["--smooth", "none"]);
+    }
     args.extend_from_slice(extra);
     let out = posekit(&args).run();
     assert!(out.status.success(), "posekit failed: {}", stderr(&out));
@@ -134,7 +139,13 @@ fn small_proxy_end_to_end_with_npz() {
     let bytes = std::fs::read(&npz).expect("the .npz is written");
     assert_eq!(&bytes[..4], b"PK\x03\x04");
     let text = String::from_utf8_lossy(&bytes);
-    for name in ["frame.npy", "betas.npy", "cam_t.npy", "keypoints_3d.npy"] {
+    for name in [
+        "frame.npy",
+        "track_id.npy",
+        "betas.npy",
+        "cam_t.npy",
+        "keypoints_3d.npy",
+    ] {
         assert!(text.contains(name), "{name} in the archive");
     }
     assert!(
@@ -167,17 +178,63 @@ fn numpy_reads_the_npz_when_available() {
         .expect("a person in the first frames");
     let script = "import numpy as np, sys, json\n\
                   z = np.load(sys.argv[1])\n\
-                  print(json.dumps({'betas': z['betas'][0].tolist(), 'rows': len(z['frame'])}))";
+                  print(json.dumps({'betas': z['betas'][0].tolist(), 'rows': len(z['frame']),\n\
+                                    'track_id': int(z['track_id'][0])}))";
     let out = Command::new(&python)
         .args(["-c", script, npz.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["track_id"], first["track_id"],
+        "the .npz rows carry the JSON's IDs"
+    );
     let (a, b) = (floats(&v["betas"]), floats(&first["smpl"]["betas"]));
     for (x, y) in a.iter().zip(&b) {
         assert!((x - y).abs() < 1e-5);
     }
+}
+
+#[test]
+fn meshes_follow_their_track_smoothed_and_with_one_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = ["--max-frames", "30", "--workers", "2", "--rotmat"];
+    let raw = process(dir.path(), &extra);
+    let shaped = [&extra[..], &["--smooth", "offline", "--shape", "per-track"]].concat();
+    let smooth = process(dir.path(), &shaped);
+    assert_eq!(smooth[0]["settings"]["shape"], "per-track");
+    let persons = |lines: &[Value]| -> Vec<Value> {
+        lines[1..lines.len() - 1]
+            .iter()
+            .flat_map(|f| f["persons"].as_array().unwrap().clone())
+            .collect()
+    };
+    let (raw, smooth) = (persons(&raw), persons(&smooth));
+    assert_eq!(raw.len(), smooth.len());
+    let mut shapes: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
+    let mut changed = false;
+    for (r, s) in raw.iter().zip(&smooth) {
+        assert_eq!(
+            r["track_id"], s["track_id"],
+            "the mesh stays with its person"
+        );
+        let betas = floats(&s["smpl"]["betas"]);
+        let id = s["track_id"].as_u64().unwrap();
+        assert_eq!(
+            shapes.entry(id).or_insert_with(|| betas.clone()),
+            &betas,
+            "one shape"
+        );
+        // Still proper rotations: orthonormal rows, angles within π.
+        let m = floats(&s["smpl"]["global_orient_rotmat"]);
+        for i in 0..3 {
+            let row_norm: f64 = (0..3).map(|k| m[3 * i + k] * m[3 * i + k]).sum();
+            assert!((row_norm - 1.0).abs() < 1e-4, "{m:?}");
+        }
+        changed |= floats(&r["smpl"]["global_orient"]) != floats(&s["smpl"]["global_orient"]);
+    }
+    assert!(changed, "the rotations were smoothed");
 }
 
 #[test]

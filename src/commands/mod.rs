@@ -2,19 +2,28 @@
 
 use std::time::Duration;
 
-use crate::cli::{DeviceArg, PoseArgs};
+use crate::cli::{DeviceArg, LandmarkModelArg, PersonDetectorArg, PoseArgs};
 use crate::engine::{cache_dir, DeviceRequest, ModelSource, Placement};
 use crate::models::builtin;
 use crate::system::Probe;
 
-/// The detector and landmark models the user named, or the built-in ones.
+/// The person detector and landmark models the user named, or the built-in ones.
 pub fn blazepose_sources(args: &PoseArgs) -> (ModelSource, ModelSource) {
     let pick = |path: &Option<std::path::PathBuf>, builtin: ModelSource| {
         path.clone().map(ModelSource::File).unwrap_or(builtin)
     };
+    let detector = match args.person_detector {
+        PersonDetectorArg::Blazepose => builtin::DETECTOR,
+        PersonDetectorArg::Movenet => builtin::PERSON_DETECTOR,
+    };
+    let landmarks = match args.landmark_model {
+        LandmarkModelArg::Lite => builtin::LANDMARKS_LITE,
+        LandmarkModelArg::Full => builtin::LANDMARKS,
+        LandmarkModelArg::Heavy => builtin::LANDMARKS_HEAVY,
+    };
     (
-        pick(&args.detector, builtin::DETECTOR),
-        pick(&args.landmarks, builtin::LANDMARKS),
+        pick(&args.detector, detector),
+        pick(&args.landmarks, landmarks),
     )
 }
 

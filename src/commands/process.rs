@@ -23,7 +23,7 @@ use crate::batch::inputs::{image_frames, Input, InputKind, InputSpec};
 use crate::batch::report::{host_name, Report, ReportLine};
 use crate::batch::resume::{self, Decision, Expected};
 use crate::batch::shard::{self, Chosen};
-use crate::cli::{BatchArgs, Hmr2WeightsArg, ModeArg, ProcessArgs};
+use crate::cli::{BatchArgs, Hmr2WeightsArg, ModeArg, ProcessArgs, ShapeArg, SmoothArg, TrackArgs};
 use crate::config::{config_path, load, saved_layout, Config};
 use crate::engine::{DeviceRequest, Engine, RuntimeSearch, WeightSharing};
 use crate::files::{
@@ -36,6 +36,7 @@ use crate::pipeline::{
     Outcome, ProcessOptions,
 };
 use crate::system::resources::usable_cores;
+use crate::tracking::{Smoothing, TrackingOptions};
 use crate::tune::limits::check_layout;
 use crate::tune::machine::this_machine_key;
 use crate::tune::ModelCost;
@@ -463,6 +464,26 @@ fn options_for(args: &ProcessArgs, output: PathBuf) -> ProcessOptions {
         rotmat: args.rotmat,
         npz: args.npz.clone(),
         frames_done: None,
+        tracking: tracking_of(&args.tracks, args.mode),
+    }
+}
+
+/// The frame-ordered stages' options. Smoothing defaults by mode (see
+/// [`Smoothing::VIDEO_DEFAULT`]); image mode treats frames as unrelated and stays as the
+/// model gave them.
+fn tracking_of(args: &TrackArgs, mode: ModeArg) -> TrackingOptions {
+    let smoothing = match (args.smooth, mode) {
+        (Some(SmoothArg::None), _) | (None, ModeArg::Image) => Smoothing::None,
+        (Some(SmoothArg::Causal), _) => Smoothing::Causal,
+        (Some(SmoothArg::Offline), _) => Smoothing::Offline,
+        (None, ModeArg::Video) => Smoothing::VIDEO_DEFAULT,
+    };
+    TrackingOptions {
+        max_gap_s: args.max_gap,
+        smoothing,
+        cutoff_hz: args.cutoff,
+        fill_gaps_s: args.fill_gaps,
+        shape_per_track: args.shape == ShapeArg::PerTrack,
     }
 }
 

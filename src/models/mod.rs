@@ -4,3 +4,4 @@
 pub mod blazepose;
 pub mod builtin;
 pub mod hmr2;
+pub mod movenet;

@@ -3,6 +3,7 @@
 //! overlay frames ([`overlay`]). Each writer follows [`crate::files`]' rules.
 
 pub mod jsonl;
+mod label;
 pub mod npz;
 pub mod overlay;
 pub mod wire;

@@ -1,6 +1,7 @@
 //! Drawing poses onto frames for the overlay video: boxes, the BlazePose skeleton and its
 //! joints, in plain Rust so that it is testable without FFmpeg or a display.
 
+use super::label::{draw_id, id_colour, label_height};
 use crate::image::RgbImage;
 use crate::pose::{Person, NUM_LANDMARKS};
 
@@ -62,7 +63,7 @@ fn landmark_side(i: usize) -> Side {
     }
 }
 
-/// Draws each person's box, the bones between landmarks that are both visible, and a dot
+/// Draws each person's box and ID (one colour per ID), the bones between landmarks that are both visible, and a dot
 /// on each landmark with visibility ≥ `min_visibility`. Line width scales with the frame
 /// (2 px up to 800 px wide, then width/400) so overlays read the same at any size.
 /// Anything outside the image is clipped; non-finite coordinates are skipped.
@@ -74,13 +75,24 @@ pub fn draw_persons(image: &mut RgbImage, persons: &[Person], min_visibility: f3
     for person in persons {
         let [x1, y1, x2, y2] = person.bbox;
         let box_width = (thickness / 2.0).max(1.0);
+        // One colour per identity for the box and its label (green before tracking).
+        let box_colour = match person.track_id {
+            0 => BOX,
+            id => id_colour(id),
+        };
         for (a, b) in [
             ((x1, y1), (x2, y1)),
             ((x2, y1), (x2, y2)),
             ((x2, y2), (x1, y2)),
             ((x1, y2), (x1, y1)),
         ] {
-            draw_line(image, a, b, box_width, BOX);
+            draw_line(image, a, b, box_width, box_colour);
+        }
+        if person.track_id > 0 && x1.is_finite() && y1.is_finite() {
+            let scale = thickness.round() as i64;
+            let (x, y) = (x1.clamp(-1e6, 1e6) as i64, y1.clamp(-1e6, 1e6) as i64);
+            let top = (y - label_height(scale)).max(0);
+            draw_id(image, person.track_id, x, top, scale, box_colour);
         }
         let kp = &person.keypoints;
         let visible = |i: usize| kp[i][3] >= min_visibility;
@@ -214,6 +226,9 @@ mod tests {
             score: 0.9,
             keypoints,
             world: [[0.0; 3]; NUM_LANDMARKS],
+            object_scale: 0.0,
+            track_id: 0,
+            filled: false,
         }
     }
 

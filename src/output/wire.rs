@@ -76,6 +76,20 @@ pub struct Settings {
     pub max_people: usize,
     /// In video mode, the detector runs at least every this many frames of a worker.
     pub detect_every: u32,
+    /// A person unseen for up to this many seconds keeps the `track_id` (`--max-gap`).
+    pub max_gap_s: f64,
+    /// Landmark smoothing: `none`, `causal` (MediaPipe's filters) or `offline`.
+    pub smooth: &'static str,
+    /// With `offline` and `--cutoff`: the Butterworth cutoff in Hz. Absent: the default,
+    /// 6 Hz or 0.4 × `source.fps` when that is lower.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cutoff_hz: Option<f64>,
+    /// Gaps up to this many seconds are interpolated (`--fill-gaps`); 0 is off.
+    pub fill_gaps_s: f64,
+    /// With `--hmr2`: `per-frame` betas as the model gave them, or `per-track` (each
+    /// track's median).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape: Option<&'static str>,
     /// With `--hmr2`: how the workers share its weights (`shared`, `prepacked`, `per-worker`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hmr2_weights: Option<&'static str>,
@@ -104,13 +118,21 @@ pub struct FrameRecord<'a> {
     pub frame: u64,
     /// Presentation time in seconds.
     pub t: f64,
-    /// Persons found, best first.
+    /// Persons found, best first, then any filled in by `--fill-gaps`.
     pub persons: Vec<PersonRecord<'a>>,
 }
 
 /// One person, as written.
 #[derive(Debug, Serialize)]
 pub struct PersonRecord<'a> {
+    /// The person's identity over the video, from 1: the same person keeps it while in
+    /// view and through gaps of up to `--max-gap` seconds (absent for a lone image).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track_id: Option<u32>,
+    /// True when `--fill-gaps` interpolated this person into a gap of its track: not a
+    /// detection (absent otherwise).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub filled: bool,
     /// x1, y1, x2, y2 in frame pixels.
     pub bbox: &'a [f32; 4],
     /// Pose presence, 0..1.
@@ -124,7 +146,11 @@ pub struct PersonRecord<'a> {
     pub smpl: Option<SmplRecord<'a>>,
 }
 
-/// One person's SMPL parameters from HMR2 (`docs/hmr2-onnx.md`).
+/// One person's SMPL parameters from HMR2 (`docs/hmr2-onnx.md`). It belongs to the
+/// person's `track_id`. With `--smooth causal|offline` the rotations and `cam_t` are
+/// smoothed over the track (`docs/tracking.md`), and with `--shape per-track` `betas` is
+/// the track's median; `pred_cam`, the crop box and `keypoints_3d` stay the frame's own.
+/// Persons drawn in by `--fill-gaps` have no `smpl`.
 #[derive(Debug, Serialize)]
 pub struct SmplRecord<'a> {
     /// Root rotation, axis-angle (unit axis × radians).
@@ -181,6 +207,8 @@ impl<'a> FrameRecord<'a> {
             persons: persons
                 .iter()
                 .map(|p| PersonRecord {
+                    track_id: (p.track_id > 0).then_some(p.track_id),
+                    filled: p.filled,
                     bbox: &p.bbox,
                     score: p.score,
                     keypoints: &p.keypoints,
@@ -227,6 +255,22 @@ pub struct Summary {
     pub hmr2_device: Option<Device>,
     /// Seconds spent in each stage, summed over frames (and so over threads).
     pub stages: Stages,
+    /// Every `track_id` given, in ID order.
+    pub tracks: Vec<TrackSummary>,
+}
+
+/// One identity over the video.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TrackSummary {
+    /// The `track_id`.
+    pub id: u32,
+    /// First and last frame index it appears in (filled frames included).
+    pub first: u64,
+    pub last: u64,
+    /// Frames it was found in.
+    pub frames_seen: u64,
+    /// Frames `--fill-gaps` drew it into (not counted as detections anywhere).
+    pub frames_filled: u64,
 }
 
 /// Seconds per pipeline stage. Stages run on different threads at once, so their sum
@@ -245,6 +289,9 @@ pub struct Stages {
     pub write_s: f64,
     /// Drawing and encoding the overlay video (the writer).
     pub render_s: f64,
+    /// The frame-ordered stages: identities, gap filling and smoothing (the writer),
+    /// offline smoothing at the end included.
+    pub track_s: f64,
     /// Detector calls, so that `detect_s` per call can be set against the bare model.
     pub detector_calls: u64,
     /// Landmark-model calls (one per person tracked or looked for in a frame), so that
@@ -260,6 +307,7 @@ impl Stages {
         self.hmr2_s += other.hmr2_s;
         self.write_s += other.write_s;
         self.render_s += other.render_s;
+        self.track_s += other.track_s;
         self.detector_calls += other.detector_calls;
         self.landmark_calls += other.landmark_calls;
     }
@@ -276,6 +324,9 @@ mod tests {
             score: 0.9,
             keypoints: [[0.0; 5]; 33],
             world: [[0.0; 3]; 33],
+            object_scale: 0.0,
+            track_id: 1,
+            filled: false,
         };
         let persons = [person];
         let v = serde_json::to_value(FrameRecord::new(7, 0.25, &persons)).unwrap();
@@ -284,5 +335,7 @@ mod tests {
         assert_eq!(v["persons"][0]["keypoints"].as_array().unwrap().len(), 33);
         assert_eq!(v["persons"][0]["keypoints"][0].as_array().unwrap().len(), 5);
         assert_eq!(v["persons"][0]["world"][32].as_array().unwrap().len(), 3);
+        assert_eq!(v["persons"][0]["track_id"], 1);
+        assert!(v["persons"][0].get("filled").is_none());
     }
 }

@@ -32,6 +32,8 @@ pub enum PipelineError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Cutoff(#[from] crate::tracking::butterworth::BadCutoff),
     #[error("could not start the worker threads: {0}")]
     Threads(String),
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
 use super::error::PipelineError;
+use super::ordered::Deferred;
 use super::run::{process_video, FrameSource, Mode, RunOptions};
 use super::sink::{OutputKind, Sink};
 use super::sinks::{JsonlSink, NpzSink, OverlaySink};
@@ -18,6 +19,8 @@ use crate::media::encode::Renderer;
 use crate::media::images::ImageSequence;
 use crate::output::jsonl::JsonlWriter;
 use crate::output::wire::{Header, Settings, Summary};
+use crate::tracking::butterworth::Butterworth;
+use crate::tracking::{Smoothing, TrackingOptions};
 
 /// What the frames come from.
 #[derive(Clone, Debug)]
@@ -83,6 +86,8 @@ pub struct ProcessOptions {
     pub npz: Option<PathBuf>,
     /// Frames written so far, published for a watcher (`serve` reports job progress).
     pub frames_done: Option<Arc<AtomicU64>>,
+    /// Identities, gap filling and smoothing.
+    pub tracking: TrackingOptions,
 }
 
 /// What a finished (or interrupted) run produced.
@@ -113,6 +118,7 @@ pub fn process_file(
     })?;
     let mut source = input.open()?;
     let info = source.info().clone();
+    let offline = offline_filter(&options.tracking, info.fps)?;
     let mut writer = JsonlWriter::create(&options.output)?;
     writer.line(&Header {
         kind: "header",
@@ -122,13 +128,18 @@ pub fn process_file(
         models: models.refs.clone(),
         settings: &settings(models, options),
     })?;
-    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(JsonlSink::new(writer, options.rotmat))];
+    let shape = options.tracking.shape_per_track;
+    let mut sinks: Vec<Box<dyn Sink>> = vec![deferred(
+        JsonlSink::new(writer, options.rotmat),
+        offline,
+        shape,
+    )];
     if let Some(path) = &options.render {
         let renderer = Renderer::create(path, info.width, info.height, info.fps)?;
         sinks.push(Box::new(OverlaySink::new(renderer)));
     }
     if let (Some(path), true) = (&options.npz, models.has_hmr2()) {
-        sinks.push(Box::new(NpzSink::create(path)?));
+        sinks.push(deferred(NpzSink::create(path)?, offline, shape));
     }
     let run = RunOptions {
         mode: options.mode,
@@ -138,6 +149,7 @@ pub fn process_file(
         progress: options.progress,
         frames_done: options.frames_done.clone(),
         hmr2_batch: models.hmr2_batch,
+        tracking: options.tracking,
     };
     let report = process_video(&mut models.workers, source.as_mut(), sinks, &run, cancel)?;
     let path_of = |kind| {
@@ -156,7 +168,9 @@ pub fn process_file(
     })
 }
 
-/// The settings a result records (also what `process` compares to resume).
+/// The settings a result records (also what `process` compares to resume, before the
+/// input is opened: so the offline cutoff is recorded as given, not as resolved for the
+/// stream's rate).
 pub fn settings(models: &LoadedModels, options: &ProcessOptions) -> Settings {
     Settings {
         mode: options.mode.name(),
@@ -164,10 +178,48 @@ pub fn settings(models: &LoadedModels, options: &ProcessOptions) -> Settings {
         threads_per_worker: models.threads_per_worker,
         max_people: options.max_people,
         detect_every: options.detect_every,
+        max_gap_s: options.tracking.max_gap_s,
+        smooth: options.tracking.smoothing.name(),
+        cutoff_hz: options
+            .tracking
+            .cutoff_hz
+            .filter(|_| options.tracking.smoothing == Smoothing::Offline),
+        fill_gaps_s: options.tracking.fill_gaps_s,
+        shape: models
+            .has_hmr2()
+            .then_some(match options.tracking.shape_per_track {
+                true => "per-track",
+                false => "per-frame",
+            }),
         hmr2_weights: models.hmr2_sharing.map(|s| s.name()),
         hmr2_device: models.hmr2_device.map(|d| d.name()),
         hmr2_batch: models.has_hmr2().then_some(models.hmr2_batch),
         max_frames: options.max_frames,
         rotmat: options.rotmat && models.has_hmr2(),
+    }
+}
+
+/// With `--smooth offline`, the filter at this stream's rate; the cutoff is checked
+/// before anything is written.
+fn offline_filter(
+    tracking: &TrackingOptions,
+    fps: f64,
+) -> Result<Option<Butterworth>, PipelineError> {
+    if tracking.smoothing != Smoothing::Offline {
+        return Ok(None);
+    }
+    Ok(Some(Butterworth::low_pass(tracking.cutoff_at(fps), fps)?))
+}
+
+/// A result sink, behind [`Deferred`] when the offline smoother or per-track shapes need
+/// the whole video first.
+fn deferred<'a, S: Sink + 'a>(
+    sink: S,
+    offline: Option<Butterworth>,
+    shape_per_track: bool,
+) -> Box<dyn Sink + 'a> {
+    match offline.is_some() || shape_per_track {
+        true => Box::new(Deferred::new(sink, offline, shape_per_track)),
+        false => Box::new(sink),
     }
 }

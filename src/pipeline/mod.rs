@@ -9,6 +9,7 @@ pub mod error;
 mod file;
 mod handoff;
 pub mod mesh;
+mod ordered;
 mod progress;
 mod reorder;
 mod run;

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::error::PipelineError;
 use super::handoff::Handoff;
+use super::ordered::{Ordered, OrderedStages, TrackBook};
 use super::progress::Progress;
 use super::reorder::Reorder;
 use super::sink::{FrameOut, Sink, SinkStage, Written};
@@ -26,6 +27,7 @@ use crate::models::hmr2::Smpl;
 use crate::output::wire::{Stages, Summary};
 use crate::pose::Person;
 use crate::system::peak_memory::peak_rss_bytes;
+use crate::tracking::TrackingOptions;
 
 /// Frames queued per worker ahead of it. Two keeps a worker from waiting on the decoder
 /// while holding at most a few decoded frames (5 MB each at 1768×994) per worker.
@@ -69,6 +71,8 @@ pub struct RunOptions {
     pub frames_done: Option<Arc<AtomicU64>>,
     /// Most HMR2 crops per call, gathered across consecutive frames (1: a frame at a time).
     pub hmr2_batch: usize,
+    /// Identities, gap filling and smoothing, applied in frame order.
+    pub tracking: TrackingOptions,
 }
 
 /// Where frames come from: FFmpeg's decoder, or anything else that yields frames in
@@ -170,6 +174,7 @@ pub fn process_video(
     let (results_tx, results_rx) = sync_channel::<Message>(workers * 4);
     let progress =
         Progress::new(options.progress, source.info().frames).counting(options.frames_done.clone());
+    let ordered = OrderedStages::new(&options.tracking, source.info().fps);
     let decoder = Decoder {
         options,
         cancel,
@@ -198,6 +203,9 @@ pub fn process_video(
                 summary: &mut summary,
                 progress: &progress,
                 window: &window,
+                ordered,
+                book: TrackBook::default(),
+                taken: 0,
             };
             let written = writer.write_in_order(&results_rx);
             // On a write error, unblock the decoder and workers: they see the flag
@@ -392,12 +400,19 @@ impl Window {
     }
 }
 
-/// The writer's side: results in frame order to every sink.
+/// The writer's side: results in frame order through the frame-ordered stages to
+/// every sink.
 struct Writer<'r, 's> {
     sinks: &'r mut Vec<Box<dyn Sink + 's>>,
     summary: &'r mut Summary,
     progress: &'r Progress,
     window: &'r Window,
+    ordered: OrderedStages,
+    book: TrackBook,
+    /// Frames taken from the reorder buffer. The decoder's window follows these, not
+    /// the frames written, since a stage may hold frames back (gap filling) for longer
+    /// than the window is wide.
+    taken: u64,
 }
 
 impl Writer<'_, '_> {
@@ -414,17 +429,56 @@ impl Writer<'_, '_> {
                 Message::Failed(e) => return Err(e),
             };
             for (_, done) in reorder.push(done.seq, done) {
-                self.write_one(done)?;
+                self.take(done)?;
             }
         }
         // After Ctrl-C, frames past a gap may remain; they are still valid results.
         for (_, done) in reorder.drain() {
-            self.write_one(done)?;
+            self.take(done)?;
+        }
+        let started = Instant::now();
+        let rest = self.ordered.finish();
+        self.summary.stages.track_s += started.elapsed().as_secs_f64();
+        for frame in rest {
+            self.write_one(frame)?;
+        }
+        self.end_of_frames()
+    }
+
+    /// One frame from the reorder buffer through the frame-ordered stages.
+    fn take(&mut self, done: Done) -> Result<(), PipelineError> {
+        let frame = Ordered {
+            index: done.index,
+            t: done.t,
+            persons: done.persons,
+            smpl: done.smpl,
+            image: done.image,
+            stages: done.stages,
+        };
+        let started = Instant::now();
+        let ready = self.ordered.push(frame);
+        self.summary.stages.track_s += started.elapsed().as_secs_f64();
+        self.taken += 1;
+        self.window.released(self.taken);
+        for frame in ready {
+            self.write_one(frame)?;
         }
         Ok(())
     }
 
-    fn write_one(&mut self, done: Done) -> Result<(), PipelineError> {
+    /// Lets sinks that held frames write them (their time counts as the track stage:
+    /// offline smoothing is most of it), then puts the tracks in the summary.
+    fn end_of_frames(&mut self) -> Result<(), PipelineError> {
+        let started = Instant::now();
+        for sink in self.sinks.iter_mut() {
+            sink.end_of_frames()?;
+        }
+        self.summary.stages.track_s += started.elapsed().as_secs_f64();
+        self.summary.tracks = std::mem::take(&mut self.book).summaries();
+        Ok(())
+    }
+
+    fn write_one(&mut self, done: Ordered) -> Result<(), PipelineError> {
         let mut frame = FrameOut {
             index: done.index,
             t: done.t,
@@ -442,12 +496,14 @@ impl Writer<'_, '_> {
                 SinkStage::Render => stages.render_s += seconds,
             }
         }
+        self.book.record(done.index, &done.persons);
+        // Filled persons are no detections.
+        let found = done.persons.iter().filter(|p| !p.filled).count() as u64;
         let summary = &mut *self.summary;
         summary.frames += 1;
-        summary.persons += done.persons.len() as u64;
-        summary.frames_with_person += u64::from(!done.persons.is_empty());
+        summary.persons += found;
+        summary.frames_with_person += u64::from(found > 0);
         summary.stages.add(&stages);
-        self.window.released(summary.frames);
         self.progress.advance(summary.frames);
         Ok(())
     }

@@ -57,6 +57,12 @@ pub trait Sink {
 
     fn frame(&mut self, frame: &mut FrameOut) -> Result<(), PipelineError>;
 
+    /// Every frame has been given; a sink that held frames back (`--smooth offline`)
+    /// writes them now, before any sink is finished and while the summary is still open.
+    fn end_of_frames(&mut self) -> Result<(), PipelineError> {
+        Ok(())
+    }
+
     /// The run is over and `summary` is final (`interrupted` included).
     fn finish(self: Box<Self>, summary: &Summary) -> Result<Option<Written>, PipelineError>;
 }

@@ -118,13 +118,20 @@ impl NpzSink {
         }
     }
 
-    fn push_person(&mut self, frame: u64, person: usize, s: &Smpl) -> std::io::Result<()> {
+    fn push_person(
+        &mut self,
+        frame: u64,
+        person: usize,
+        track_id: u32,
+        s: &Smpl,
+    ) -> std::io::Result<()> {
         let w = &mut self.writer;
         let flat =
             |m: &[[[f32; 3]; 3]]| -> Vec<f32> { m.iter().flatten().flatten().copied().collect() };
         let points = |p: &[[f32; 3]]| -> Vec<f32> { p.iter().flatten().copied().collect() };
         w.push_i64("frame", frame as i64)?;
         w.push_i64("person", person as i64)?;
+        w.push_i64("track_id", track_id as i64)?;
         w.push_f32("global_orient", &[3], &s.global_orient_aa())?;
         w.push_f32(
             "body_pose",
@@ -164,8 +171,8 @@ impl Sink for NpzSink {
 
     /// One row per person of the frame.
     fn frame(&mut self, frame: &mut FrameOut) -> Result<(), PipelineError> {
-        for (person, s) in frame.smpl.iter().enumerate() {
-            self.push_person(frame.index, person, s)
+        for (person, (s, p)) in frame.smpl.iter().zip(frame.persons).enumerate() {
+            self.push_person(frame.index, person, p.track_id, s)
                 .map_err(|e| self.failed(e))?;
         }
         Ok(())

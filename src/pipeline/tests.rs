@@ -143,6 +143,7 @@ fn options(mode: Mode) -> RunOptions {
         progress: false,
         frames_done: None,
         hmr2_batch: 1,
+        tracking: crate::tracking::TrackingOptions::default(),
     }
 }
 

@@ -26,6 +26,7 @@ use anyhow::{Context, Result};
 use crate::engine::{Engine, ModelSource, Placement, WeightSharing};
 use crate::pipeline::mesh::{self, Hmr2Options};
 use crate::pipeline::{load_worker_models_with, LoadedModels, Mode, ProcessOptions};
+use crate::tracking::{Smoothing, TrackingOptions};
 use jobs::JobRunner;
 use pool::{DebugDelay, Layout, Pool};
 use routes::{router, AppState};
@@ -195,6 +196,10 @@ fn job_template(config: &ServeConfig) -> ProcessOptions {
         rotmat: false,
         npz: None,
         frames_done: None,
+        tracking: TrackingOptions {
+            smoothing: Smoothing::VIDEO_DEFAULT,
+            ..TrackingOptions::default()
+        },
     }
 }
 

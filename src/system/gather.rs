@@ -152,18 +152,22 @@ fn models(configured: &std::collections::BTreeMap<String, PathBuf>) -> ModelFact
             .as_str()
             .map(str::to_string)
     };
-    let builtin = [builtin::DETECTOR, builtin::LANDMARKS]
-        .iter()
-        .filter_map(|source| match source {
-            ModelSource::Embedded { name, bytes } => Some(BuiltinModel {
-                name: name.to_string(),
-                bytes: bytes.len() as u64,
-                expected_sha256: expected(name),
-                actual_sha256: sha256_hex(bytes),
-            }),
-            ModelSource::File(_) => None,
-        })
-        .collect();
+    let builtin = [
+        builtin::DETECTOR,
+        builtin::LANDMARKS,
+        builtin::PERSON_DETECTOR,
+    ]
+    .iter()
+    .filter_map(|source| match source {
+        ModelSource::Embedded { name, bytes } => Some(BuiltinModel {
+            name: name.to_string(),
+            bytes: bytes.len() as u64,
+            expected_sha256: expected(name),
+            actual_sha256: sha256_hex(bytes),
+        }),
+        ModelSource::File(_) => None,
+    })
+    .collect();
     let configured = configured
         .iter()
         .map(|(name, path)| ConfiguredModel {

@@ -5,9 +5,10 @@
 //! `calculators/util/landmarks_smoothing_calculator_utils.cc` (`OneEuroFilterImpl`:
 //! values in pixels, value scale = 1 / object scale).
 
-/// `LowPassFilter`: state in f32 as in MediaPipe.
+/// `LowPassFilter`: state in f32 as in MediaPipe. Also the visibility filter
+/// (`VisibilitySmoothingCalculator`'s `low_pass_filter`).
 #[derive(Clone, Debug)]
-struct LowPass {
+pub struct LowPass {
     alpha: f32,
     raw: f32,
     stored: f32,
@@ -15,13 +16,18 @@ struct LowPass {
 }
 
 impl LowPass {
-    fn new(alpha: f32) -> Self {
+    pub fn new(alpha: f32) -> Self {
         Self {
             alpha,
             raw: 0.0,
             stored: 0.0,
             initialized: false,
         }
+    }
+
+    /// `Apply` with the alpha given at construction.
+    pub fn apply(&mut self, value: f32) -> f32 {
+        self.apply_with_alpha(value, self.alpha)
     }
 
     fn apply_with_alpha(&mut self, value: f32, alpha: f32) -> f32 {
@@ -125,7 +131,16 @@ impl PointsFilter {
         if object_scale < 1e-6 {
             return;
         }
-        let value_scale = (1.0f32 / object_scale) as f64;
+        self.apply_scaled(time_ns, (1.0f32 / object_scale) as f64, points);
+    }
+
+    /// Filters points in place with no object-scale normalisation
+    /// (`disable_value_scaling: true`, as for world landmarks in metres).
+    pub fn apply_unscaled(&mut self, time_ns: i64, points: &mut [[f32; 3]]) {
+        self.apply_scaled(time_ns, 1.0, points);
+    }
+
+    fn apply_scaled(&mut self, time_ns: i64, value_scale: f64, points: &mut [[f32; 3]]) {
         for (p, f) in points.iter_mut().zip(&mut self.filters) {
             for k in 0..3 {
                 p[k] = f[k].apply(time_ns, value_scale, p[k] as f64) as f32;

@@ -14,7 +14,7 @@ use super::config::{
     AUX_FIRST, HEATMAP_KERNEL, HEATMAP_MIN_CONFIDENCE, LANDMARK_DIMS, LANDMARK_RANGE,
     LANDMARK_SIZE, NUM_MODEL_LANDMARKS,
 };
-use super::roi::NormRect;
+use super::roi::{alignment_rect, NormRect};
 use crate::image::{crop_into, BorderMode, CropSpec, RgbImage};
 use crate::pose::{Person, NUM_LANDMARKS};
 
@@ -40,11 +40,17 @@ impl RoiLandmarks {
         let keypoints = self
             .landmarks
             .map(|[x, y, z, v, p]| [x * w, y * h, z * w, v, p]);
+        let [a0, a1] = self.aux;
+        let scale_rect = alignment_rect([a0[0], a0[1]], [a1[0], a1[1]], image_width, image_height);
         Person {
             bbox: bounding_box(&keypoints),
             score: self.presence,
             keypoints,
             world: self.world,
+            // As `GetObjectScale(roi, width, height)` computes it, float for float.
+            object_scale: (scale_rect.width * w + scale_rect.height * h) / 2.0,
+            track_id: 0,
+            filled: false,
         }
     }
 }

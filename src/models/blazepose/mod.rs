@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use ndarray::{Array4, ArrayD};
 
+use super::movenet::MoveNet;
 use crate::engine::{EngineError, Inference, ModelInfo, Outputs};
 use crate::image::RgbImage;
 use crate::pose::Person;
@@ -32,16 +33,67 @@ use detector::Detection;
 use landmarks::RoiLandmarks;
 use roi::NormRect;
 
-/// The detector and landmark models with what they need between them.
+/// What finds people for the landmark model: BlazePose's own detector ([`SsdDetector`]) or
+/// another model that gives the same alignment points (`models::movenet`). Detections are
+/// normalised to the frame, best first.
+pub trait PersonDetector: Send {
+    fn info(&self) -> &ModelInfo;
+    fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, EngineError>;
+}
+
+/// The person detector and the landmark model with what they need between them.
 pub struct BlazePose {
-    detector: Box<dyn Inference>,
+    detector: Box<dyn PersonDetector>,
     landmarks: Box<dyn Inference>,
-    anchors: Vec<Anchor>,
     times: StageTimes,
-    /// The models' input tensors, reused call after call: a fresh 256×256×3 crop was
-    /// an allocation and a memset per person per frame.
-    detector_input: Array4<f32>,
+    /// The landmark model's input tensor, reused call after call: a fresh 256×256×3 crop
+    /// was an allocation and a memset per person per frame.
     landmark_input: Array4<f32>,
+}
+
+/// MediaPipe's pose detector (`pose_detection.tflite`): SSD anchors, weighted NMS, letterbox.
+pub struct SsdDetector {
+    model: Box<dyn Inference>,
+    anchors: Vec<Anchor>,
+    /// Reused call after call, as the landmark input is.
+    input: Array4<f32>,
+}
+
+impl SsdDetector {
+    pub fn new(model: Box<dyn Inference>) -> Result<Self, EngineError> {
+        let input = [1, DETECTOR_SIZE, DETECTOR_SIZE, 3];
+        check_contract(model.info(), "pose detector", &input, &DETECTOR_OUTPUTS)?;
+        Ok(SsdDetector {
+            model,
+            anchors: anchors::pose_detector_anchors(),
+            input: Array4::zeros((1, DETECTOR_SIZE, DETECTOR_SIZE, 3)),
+        })
+    }
+}
+
+impl PersonDetector for SsdDetector {
+    fn info(&self) -> &ModelInfo {
+        self.model.info()
+    }
+
+    fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, EngineError> {
+        let padding = detector::detector_input_into(image, &mut self.input);
+        let outputs = self.model.run(self.input.view().into_dyn())?;
+        let name = &self.model.info().name;
+        let boxes = by_shape(&outputs, name, DETECTOR_OUTPUTS[0])?;
+        let scores = by_shape(&outputs, name, DETECTOR_OUTPUTS[1])?;
+        let decoded = detector::decode(
+            &contiguous(boxes),
+            &contiguous(scores),
+            &self.anchors,
+            MIN_DETECTION_SCORE,
+        );
+        let merged = detector::weighted_nms(decoded, NMS_IOU);
+        Ok(merged
+            .iter()
+            .map(|d| detector::remove_letterbox(d, padding))
+            .collect())
+    }
 }
 
 /// Time spent in each model, pre- and post-processing included, since the last
@@ -65,19 +117,18 @@ const LANDMARK_OUTPUTS: [&[usize]; 4] = [
 
 impl BlazePose {
     /// Checks both models' contracts (input shapes, outputs by shape) and names the
-    /// mismatch, e.g. the landmark model passed as the detector.
+    /// mismatch, e.g. the landmark model passed as the detector. The person detector is
+    /// told by its contract: MoveNet MultiPose's, else BlazePose's own.
     pub fn new(
         detector: Box<dyn Inference>,
         landmarks: Box<dyn Inference>,
     ) -> Result<Self, EngineError> {
-        let det_input = [1, DETECTOR_SIZE, DETECTOR_SIZE, 3];
+        let detector: Box<dyn PersonDetector> = if MoveNet::fits(detector.info()) {
+            Box::new(MoveNet::new(detector))
+        } else {
+            Box::new(SsdDetector::new(detector)?)
+        };
         let lm_input = [1, LANDMARK_SIZE, LANDMARK_SIZE, 3];
-        check_contract(
-            detector.info(),
-            "pose detector",
-            &det_input,
-            &DETECTOR_OUTPUTS,
-        )?;
         check_contract(
             landmarks.info(),
             "pose landmark model",
@@ -87,9 +138,7 @@ impl BlazePose {
         Ok(Self {
             detector,
             landmarks,
-            anchors: anchors::pose_detector_anchors(),
             times: StageTimes::default(),
-            detector_input: Array4::zeros((1, DETECTOR_SIZE, DETECTOR_SIZE, 3)),
             landmark_input: Array4::zeros((1, LANDMARK_SIZE, LANDMARK_SIZE, 3)),
         })
     }
@@ -125,32 +174,13 @@ impl BlazePose {
         std::mem::take(&mut self.times)
     }
 
-    /// The detector's detections in frame-normalised coordinates, best first.
+    /// The person detector's detections in frame-normalised coordinates, best first.
     pub fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, EngineError> {
         let started = Instant::now();
-        let detections = self.run_detector(image);
+        let detections = self.detector.detect(image);
         self.times.detect += started.elapsed();
         self.times.detector_calls += 1;
         detections
-    }
-
-    fn run_detector(&mut self, image: &RgbImage) -> Result<Vec<Detection>, EngineError> {
-        let padding = detector::detector_input_into(image, &mut self.detector_input);
-        let outputs = self.detector.run(self.detector_input.view().into_dyn())?;
-        let name = &self.detector.info().name;
-        let boxes = by_shape(&outputs, name, DETECTOR_OUTPUTS[0])?;
-        let scores = by_shape(&outputs, name, DETECTOR_OUTPUTS[1])?;
-        let decoded = detector::decode(
-            &contiguous(boxes),
-            &contiguous(scores),
-            &self.anchors,
-            MIN_DETECTION_SCORE,
-        );
-        let merged = detector::weighted_nms(decoded, NMS_IOU);
-        Ok(merged
-            .iter()
-            .map(|d| detector::remove_letterbox(d, padding))
-            .collect())
     }
 
     /// The landmark model on `roi`; `None` when the pose presence is not above

@@ -1,0 +1,32 @@
+"""ONNX helpers shared by the conversion scripts (scripts/convert_*.py)."""
+
+
+def halve_exact_float16(path):
+    """float32 initializers that are exactly float16 → float16 + Cast. Returns how many."""
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(path)
+    graph = model.graph
+    kept, casts, halved = [], [], 0
+    for init in graph.initializer:
+        array = numpy_helper.to_array(init)
+        exact = (array.dtype == np.float32 and array.size >= 256
+                 and np.array_equal(array.astype(np.float16).astype(np.float32), array))
+        if not exact:
+            kept.append(init)
+            continue
+        half_name = init.name + "__f16"
+        kept.append(numpy_helper.from_array(array.astype(np.float16), half_name))
+        casts.append(helper.make_node("Cast", [half_name], [init.name], to=onnx.TensorProto.FLOAT,
+                                      name=init.name + "__cast"))
+        halved += 1
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    nodes = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(casts + nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return halved
