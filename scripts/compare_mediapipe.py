@@ -183,11 +183,20 @@ def sha256_file(path: str) -> str:
 
 
 def run_mediapipe(video: str, mode: str, frames: int | None, sws_flags: str,
-                  smooth: bool = False):
+                  smooth: bool = False, complexity: int = 1):
     import mediapipe as mp
+    if complexity != 1:
+        # The wheel carries only the full model; MediaPipe downloads the others at run time.
+        # Offline, put the same files there first: the npm package @mediapipe/pose ships
+        # them (its pose_landmark_full.tflite is byte for byte the wheel's).
+        name = ["pose_landmark_lite.tflite", None, "pose_landmark_heavy.tflite"][complexity]
+        where = os.path.join(os.path.dirname(mp.__file__), "modules", "pose_landmark", name)
+        if not os.path.exists(where):
+            sys.exit(f"MediaPipe needs {where} for model_complexity={complexity}: copy it from "
+                     "the npm package @mediapipe/pose@0.5.1675469404 (package/" + name + ")")
     pose = mp.solutions.pose.Pose(
-        model_complexity=1, static_image_mode=(mode == "image"), smooth_landmarks=smooth,
-        min_detection_confidence=0.5)
+        model_complexity=complexity, static_image_mode=(mode == "image"),
+        smooth_landmarks=smooth, min_detection_confidence=0.5)
     out = []
     size = None
     try:
@@ -211,7 +220,7 @@ def run_mediapipe(video: str, mode: str, frames: int | None, sws_flags: str,
 
 
 def mediapipe_results(video: str, mode: str, frames: int | None, cache_dir: str | None,
-                      sws_flags: str, smooth: bool = False) -> dict:
+                      sws_flags: str, smooth: bool = False, complexity: int = 1) -> dict:
     """MediaPipe's result, from the cache when it has it. ``smooth`` runs it with
     ``smooth_landmarks=True`` (scripts/jitter.py); the cache key changes only then, so
     the unsmoothed results cached before stay valid."""
@@ -222,6 +231,8 @@ def mediapipe_results(video: str, mode: str, frames: int | None, cache_dir: str 
     parts = [CACHE_FORMAT, sha, mode, sws_flags, matrix, rng, mp.__version__]
     if smooth:
         parts.append("smooth_landmarks")
+    if complexity != 1:
+        parts.append(f"model_complexity={complexity}")
     key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
     path = os.path.join(cache_dir, f"{sha[:16]}-{mode}-{key}.json") if cache_dir else None
     if path and os.path.exists(path):
@@ -234,13 +245,13 @@ def mediapipe_results(video: str, mode: str, frames: int | None, cache_dir: str 
             eprint(f"using cached MediaPipe result {path}")
             return cached
     eprint(f"running MediaPipe ({mode} mode) on {video} ...")
-    recs, size, ver = run_mediapipe(video, mode, frames, sws_flags, smooth)
+    recs, size, ver = run_mediapipe(video, mode, frames, sws_flags, smooth, complexity)
     result = {
         "format": CACHE_FORMAT,
         "video_sha256": sha,
         "mode": mode,
         "mediapipe": ver,
-        "settings": {"model_complexity": 1, "static_image_mode": mode == "image",
+        "settings": {"model_complexity": complexity, "static_image_mode": mode == "image",
                      "smooth_landmarks": smooth, "min_detection_confidence": 0.5},
         "decode": {"color_matrix": matrix, "range": rng, "sws_flags": sws_flags},
         "size": size,
@@ -484,6 +495,9 @@ def main() -> int:
     ap.add_argument("--sws-flags", default=DEFAULT_SWS_FLAGS, help="ffmpeg scaler flags for YUV->RGB")
     ap.add_argument("--export-jsonl", help="write MediaPipe's result in posekit's JSONL format and stop")
     ap.add_argument("--self-test", action="store_true", help="check the decoder and the comparison")
+    ap.add_argument("--model-complexity", type=int, choices=[0, 1, 2], default=1,
+                    help="MediaPipe's landmark model: 0 lite, 1 full, 2 heavy (posekit's "
+                         "--landmark-model lite|full|heavy)")
     args = ap.parse_args()
 
     if args.self_test:
@@ -496,7 +510,8 @@ def main() -> int:
         eprint(f"no such video: {args.video}")
         return 2
 
-    mp_res = mediapipe_results(args.video, args.mode, args.frames, args.cache or None, args.sws_flags)
+    mp_res = mediapipe_results(args.video, args.mode, args.frames, args.cache or None, args.sws_flags,
+                               complexity=args.model_complexity)
     if args.export_jsonl:
         export_jsonl(mp_res, args.video, args.export_jsonl)
         n = sum(r["person"] is not None for r in mp_res["frames"])

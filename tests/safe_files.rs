@@ -236,16 +236,7 @@ fn start_slow_run(sb: &Sandbox, extra: &[&str]) -> std::process::Child {
 /// As [`start_slow_run`], with `delay_ms` between decoded frames.
 fn start_run_delayed(sb: &Sandbox, extra: &[&str], delay_ms: u32) -> std::process::Child {
     let clip = sb.clip("v.webm");
-    // Unsmoothed, so frames reach the result as they are done (offline smoothing, video
-    // mode's default, writes them when the frames end: tests/tracks.rs covers its Ctrl-C).
-    let mut args = vec![
-        "process",
-        clip.to_str().unwrap(),
-        "--workers",
-        "1",
-        "--smooth",
-        "none",
-    ];
+    let mut args = vec!["process", clip.to_str().unwrap(), "--workers", "1"];
     args.extend_from_slice(extra);
     let mut command = sb.posekit(&args);
     command.env("POSEKIT_DEBUG_FRAME_DELAY_MS", delay_ms.to_string());

@@ -217,10 +217,16 @@ fn gaps_are_filled_and_marked_and_smoothing_is_recorded() {
         "raw.jsonl",
         &[&base[..], &["--smooth", "none"]].concat(),
     );
-    let offline = process(&sandbox, &clip, "off.jsonl", &base);
+    let defaulted = process(&sandbox, &clip, "default.jsonl", &base);
     assert_eq!(
-        offline[0]["settings"]["smooth"], "offline",
+        defaulted[0]["settings"]["smooth"], "causal",
         "video mode's default"
+    );
+    let offline = process(
+        &sandbox,
+        &clip,
+        "off.jsonl",
+        &[&base[..], &["--smooth", "offline"]].concat(),
     );
     assert!(
         offline[0]["settings"].get("cutoff_hz").is_none(),

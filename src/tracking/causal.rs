@@ -69,6 +69,8 @@ impl TrackFilters {
         for (k, p) in person.keypoints.iter_mut().zip(points) {
             k[..3].copy_from_slice(&p);
         }
+        // The box is the landmarks' box (README, "The result file"), so it follows them.
+        person.bbox = crate::models::blazepose::landmarks::bounding_box(&person.keypoints);
         self.world.apply_unscaled(time_ns, &mut person.world);
     }
 }
