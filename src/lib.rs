@@ -7,6 +7,7 @@ pub(crate) mod batch;
 pub(crate) mod bench;
 pub mod cli;
 pub mod commands;
+pub(crate) mod compare;
 pub(crate) mod config;
 pub(crate) mod doctor;
 pub mod engine;

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Tune(args) => return commands::tune::run(args).unwrap_or_else(report_error),
         Command::Serve(args) => commands::serve::run(args).map(|_| Ending::Complete),
         Command::Export(args) => commands::export::run(args).map(|_| Ending::Complete),
+        Command::Compare(args) => commands::compare::run(args).map(|_| Ending::Complete),
         Command::Status(args) => commands::status::run(args).map(|all_done| match all_done {
             true => Ending::Complete,
             false => Ending::Failed,

@@ -9,6 +9,7 @@ mod batch;
 mod bench;
 mod cluster;
 mod detector;
+mod devices;
 mod doctor;
 mod export;
 mod hmr2;

@@ -4,7 +4,7 @@
 //! interrupted, and it is this run's result when its header records the same input
 //! (fingerprint), the same models (sha256) and the same result-shaping settings. Settings
 //! that change only speed are not compared: threads per worker, how HMR2's weights are
-//! shared, and in image mode the worker count (each frame is independent there; in video
+//! shared, the device asked for and the HMR2 batch, and in image mode the worker count (each frame is independent there; in video
 //! mode workers hand tracks over, so their number shapes the result). Anything else is
 //! redone, with the reason said.
 
@@ -12,8 +12,15 @@ use serde_json::Value;
 
 use crate::output::jsonl::Ends;
 
-/// Settings keys that do not change a result, in every mode.
-const SPEED_ONLY: &[&str] = &["threads_per_worker", "hmr2_weights"];
+/// Settings keys that do not change a result, in every mode. `hmr2_device` is what was
+/// asked (`auto`); where HMR2 ran is each model's `device`, compared with the models.
+/// `hmr2_batch` changes only float rounding.
+const SPEED_ONLY: &[&str] = &[
+    "threads_per_worker",
+    "hmr2_weights",
+    "hmr2_device",
+    "hmr2_batch",
+];
 
 /// What this run would write in the header.
 #[derive(Clone, Debug)]
@@ -126,6 +133,12 @@ mod tests {
             json!({"mode": "video", "workers": 2, "threads_per_worker": 4, "max_people": 4});
         assert_eq!(
             decide(Some(&result(e.input.clone(), faster, false)), &e),
+            Decision::Skip
+        );
+        // The device asked for and the HMR2 batch: where HMR2 ran is compared with the models.
+        let other_device = json!({"mode": "video", "workers": 2, "threads_per_worker": 1, "max_people": 4, "hmr2_device": "cuda", "hmr2_batch": 8});
+        assert_eq!(
+            decide(Some(&result(e.input.clone(), other_device, false)), &e),
             Decision::Skip
         );
         let more_workers =

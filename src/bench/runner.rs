@@ -42,6 +42,8 @@ pub struct RunSettings {
     pub ort_lib: Option<PathBuf>,
     /// Model files given by the user (not the built-in ones), passed on likewise.
     pub model_args: Vec<(String, PathBuf)>,
+    /// Other flags passed on to the child runs (`--device`, `--hmr2-batch`).
+    pub extra_args: Vec<String>,
 }
 
 pub struct RealRunner<'e> {
@@ -96,6 +98,7 @@ impl<'e> RealRunner<'e> {
         for (flag, path) in &s.model_args {
             cmd.arg(flag).arg(path);
         }
+        cmd.args(&s.extra_args);
         cmd
     }
 }
@@ -138,6 +141,7 @@ impl Runner for RealRunner<'_> {
             max_frames: Some(s.frames),
             progress: false,
             frames_done: None,
+            hmr2_batch: models.hmr2_batch,
             // The ceiling measures the models; the frame-ordered stages are cheap and
             // timed in every summary's `track_s`.
             tracking: TrackingOptions::default(),

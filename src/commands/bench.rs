@@ -7,15 +7,15 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::blazepose_sources;
 use super::stdout::print_line;
+use super::{blazepose_sources, hmr2_placement};
 use crate::bench::layout::{self, Layout};
 use crate::bench::report::{self, BenchReport};
 use crate::bench::runner::{RealRunner, RunSettings};
 use crate::bench::{best, measure, plot, Repeats};
-use crate::cli::{BenchArgs, ModeArg};
+use crate::cli::{BenchArgs, DeviceArg, ModeArg};
 use crate::config::{config_path, save_bench_layout};
-use crate::engine::{data_dir, Engine, RuntimeSearch, WeightSharing};
+use crate::engine::{data_dir, DeviceRequest, Engine, RuntimeSearch, WeightSharing};
 use crate::files::{write_file, Written};
 use crate::pipeline::mesh::Hmr2Options;
 use crate::pipeline::Mode;
@@ -37,10 +37,14 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport> {
     if args.frames == 0 || args.runs == 0 {
         bail!("--frames and --runs must be at least 1");
     }
-    let engine = Engine::load(&RuntimeSearch::from_environment(
-        args.runtime.ort_lib.clone(),
-    ))?;
     let settings = run_settings(args, video.clone());
+    let gpu = settings
+        .hmr2
+        .as_ref()
+        .is_some_and(|h| h.placement.request != DeviceRequest::Cpu);
+    let engine = Engine::load(
+        &RuntimeSearch::from_environment(args.runtime.ort_lib.clone()).preferring_gpu(gpu),
+    )?;
     let mode = settings.mode;
     let mut runner = RealRunner::new(settings, engine)?;
     let repeats = Repeats {
@@ -109,6 +113,13 @@ fn run_settings(args: &BenchArgs, video: PathBuf) -> RunSettings {
     if let Some(path) = &args.pose.hmr2 {
         model_args.push(("--hmr2".to_string(), path.clone()));
     }
+    let mut extra_args = Vec::new();
+    if let Some(device) = args.pose.device {
+        extra_args.extend(["--device".to_string(), device_name(device).to_string()]);
+    }
+    if let Some(batch) = args.pose.hmr2_batch {
+        extra_args.extend(["--hmr2-batch".to_string(), batch.to_string()]);
+    }
     let (detector, landmarks) = blazepose_sources(&args.pose);
     RunSettings {
         video,
@@ -125,9 +136,21 @@ fn run_settings(args: &BenchArgs, video: PathBuf) -> RunSettings {
             model: model.clone(),
             npz: None,
             sharing: WeightSharing::Shared,
+            placement: hmr2_placement(&args.pose, None),
+            batch: args.pose.hmr2_batch.map(usize::from),
         }),
         ort_lib: args.runtime.ort_lib.clone(),
         model_args,
+        extra_args,
+    }
+}
+
+fn device_name(device: DeviceArg) -> &'static str {
+    match device {
+        DeviceArg::Auto => "auto",
+        DeviceArg::Cpu => "cpu",
+        DeviceArg::Cuda => "cuda",
+        DeviceArg::TensorRt => "tensorrt",
     }
 }
 

@@ -1,8 +1,11 @@
 //! One module per subcommand: typed options in, work done, a report out.
 
-use crate::cli::{LandmarkModelArg, PersonDetectorArg, PoseArgs};
-use crate::engine::ModelSource;
+use std::time::Duration;
+
+use crate::cli::{DeviceArg, LandmarkModelArg, PersonDetectorArg, PoseArgs};
+use crate::engine::{cache_dir, DeviceRequest, ModelSource, Placement};
 use crate::models::builtin;
+use crate::system::Probe;
 
 /// The person detector and landmark models the user named, or the built-in ones.
 pub fn blazepose_sources(args: &PoseArgs) -> (ModelSource, ModelSource) {
@@ -24,7 +27,32 @@ pub fn blazepose_sources(args: &PoseArgs) -> (ModelSource, ModelSource) {
     )
 }
 
+/// Where HMR2 runs: `--device`, else `[process] device` in posekit.toml, else auto.
+/// TensorRT keeps its engines under posekit's cache directory, keyed by the GPU's name.
+pub fn hmr2_placement(args: &PoseArgs, configured: Option<DeviceRequest>) -> Placement {
+    let request = match args.device {
+        Some(DeviceArg::Auto) => DeviceRequest::Auto,
+        Some(DeviceArg::Cpu) => DeviceRequest::Cpu,
+        Some(DeviceArg::Cuda) => DeviceRequest::Cuda,
+        Some(DeviceArg::TensorRt) => DeviceRequest::TensorRt,
+        None => configured.unwrap_or_default(),
+    };
+    let tensorrt = request == DeviceRequest::TensorRt;
+    Placement {
+        request,
+        trt_cache: cache_dir().filter(|_| tensorrt).map(|d| d.join("tensorrt")),
+        gpu_name: match tensorrt {
+            true => match crate::system::gpu::probe(Duration::from_secs(3)) {
+                Probe::Found(devices) => devices.first().map(|d| d.name.clone()),
+                _ => None,
+            },
+            false => None,
+        },
+    }
+}
+
 pub mod bench;
+pub mod compare;
 pub mod doctor;
 pub mod export;
 pub mod process;

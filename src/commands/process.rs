@@ -17,15 +17,15 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use super::blazepose_sources;
 use super::stdout::print_line;
+use super::{blazepose_sources, hmr2_placement};
 use crate::batch::inputs::{image_frames, Input, InputKind, InputSpec};
 use crate::batch::report::{host_name, Report, ReportLine};
 use crate::batch::resume::{self, Decision, Expected};
 use crate::batch::shard::{self, Chosen};
 use crate::cli::{BatchArgs, Hmr2WeightsArg, ModeArg, ProcessArgs, ShapeArg, SmoothArg, TrackArgs};
 use crate::config::{config_path, load, saved_layout, Config};
-use crate::engine::{Engine, RuntimeSearch, WeightSharing};
+use crate::engine::{DeviceRequest, Engine, RuntimeSearch, WeightSharing};
 use crate::files::{
     check_input, partial_path, resolve_for_writing, utc_now_rfc3339, Claims, Resolved,
 };
@@ -57,7 +57,8 @@ pub fn run(args: &ProcessArgs) -> Result<Ending> {
     check_arguments(args)?;
     let inputs = shard_of(args, gather_inputs(&args.inputs, &args.batch)?)?;
     check_single_outputs(args, inputs.len())?;
-    let layout = Defaults::read()?.layout_for(args);
+    let defaults = Defaults::read()?;
+    let layout = defaults.layout_for(args);
     check_layout(
         layout.source,
         layout.workers,
@@ -73,16 +74,20 @@ pub fn run(args: &ProcessArgs) -> Result<Ending> {
         .map(|input| (input, plan_input(args, input, &mut claims)))
         .collect();
     let mut report_file = open_report(args, &mut claims)?;
-    let engine = Engine::load(&RuntimeSearch::from_environment(
-        args.runtime.ort_lib.clone(),
-    ))?;
+    let hmr2 = hmr2_options(args, defaults.config.device);
+    let gpu = hmr2
+        .as_ref()
+        .is_some_and(|h| h.placement.request != DeviceRequest::Cpu);
+    let engine = Engine::load(
+        &RuntimeSearch::from_environment(args.runtime.ort_lib.clone()).preferring_gpu(gpu),
+    )?;
     // Loaded once for the whole batch.
     let (detector, landmarks) = blazepose_sources(&args.pose);
     let mut models = load_worker_models(
         engine,
         &detector,
         &landmarks,
-        hmr2_options(args).as_ref(),
+        hmr2.as_ref(),
         layout.workers,
         layout.threads,
     )?;
@@ -512,7 +517,7 @@ fn mode_of(mode: ModeArg) -> Mode {
     }
 }
 
-fn hmr2_options(args: &ProcessArgs) -> Option<Hmr2Options> {
+fn hmr2_options(args: &ProcessArgs, device: Option<DeviceRequest>) -> Option<Hmr2Options> {
     args.pose.hmr2.as_ref().map(|model| Hmr2Options {
         model: model.clone(),
         npz: args.npz.clone(),
@@ -521,6 +526,8 @@ fn hmr2_options(args: &ProcessArgs) -> Option<Hmr2Options> {
             Hmr2WeightsArg::Prepacked => WeightSharing::Prepacked,
             Hmr2WeightsArg::PerWorker => WeightSharing::PerWorker,
         },
+        placement: hmr2_placement(&args.pose, device),
+        batch: args.pose.hmr2_batch.map(usize::from),
     })
 }
 

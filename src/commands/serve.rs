@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use super::blazepose_sources;
 use crate::cli::ServeArgs;
 use crate::config::{config_path, load, Config, DEFAULT_SERVE_PORT};
-use crate::engine::{Engine, RuntimeSearch};
+use crate::engine::{DeviceRequest, Engine, RuntimeSearch};
 use crate::serve::errors::MB;
 use crate::serve::ServeConfig;
 use crate::system::resources::usable_cores;
@@ -28,9 +28,10 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         None => None,
     };
     let config = to_config(args, &file.unwrap_or_default())?;
-    let engine = Engine::load(&RuntimeSearch::from_environment(
-        args.runtime.ort_lib.clone(),
-    ))?;
+    let gpu = config.hmr2.is_some() && config.hmr2_placement.request != DeviceRequest::Cpu;
+    let engine = Engine::load(
+        &RuntimeSearch::from_environment(args.runtime.ort_lib.clone()).preferring_gpu(gpu),
+    )?;
     crate::serve::run(engine, &config)
 }
 
@@ -79,6 +80,7 @@ fn to_config(args: &ServeArgs, file: &Config) -> Result<ServeConfig> {
         detector,
         landmarks,
         hmr2,
+        hmr2_placement: super::hmr2_placement(&args.pose, file.device),
         job_workers: workers,
         job_queue: args.job_queue,
         max_body_bytes: args.max_body_mb as usize * MB,

@@ -253,9 +253,8 @@ fn read_optional(path: &Path) -> Result<Option<String>> {
     }
 }
 
-/// The configured models with the size of their weights: the ONNX file plus an external
-/// data file beside it (`hmr2.onnx.data` or `hmr2.onnx_data`, as exporters name it),
-/// because a 2.7 GB model keeps nearly all of its bytes there.
+/// The configured models with the size of their weights: the ONNX file plus the external
+/// data it names (`system::onnx_size`), as gathered.
 fn user_models(facts: &SystemFacts) -> Vec<UserModel> {
     facts
         .models
@@ -263,23 +262,7 @@ fn user_models(facts: &SystemFacts) -> Vec<UserModel> {
         .iter()
         .map(|m| UserModel {
             name: m.name.clone(),
-            weights_bytes: m
-                .bytes
-                .clone()
-                .map(|bytes| bytes + external_data_bytes(&m.path)),
+            weights_bytes: m.bytes.clone(),
         })
         .collect()
-}
-
-fn external_data_bytes(model: &Path) -> u64 {
-    [".data", "_data"]
-        .iter()
-        .filter_map(|suffix| {
-            let mut name = model.as_os_str().to_os_string();
-            name.push(suffix);
-            std::fs::metadata(PathBuf::from(name)).ok()
-        })
-        .filter(|m| m.is_file())
-        .map(|m| m.len())
-        .sum()
 }

@@ -78,6 +78,7 @@ pub fn native() -> SystemFacts {
             loaded: Ok(None),
         },
         gpu: Probe::Absent,
+        gpu_runtime: Default::default(),
         service: ServiceFacts {
             host: "127.0.0.1".into(),
             port: 5000,

@@ -5,6 +5,7 @@
 //! custom WSL2 kernel, a machine too small for the model, a port held by something that
 //! is not HTTP) is a unit test over a hand-made `SystemFacts`.
 
+mod gpu;
 mod platform;
 pub mod report;
 pub(crate) mod resources;
@@ -138,8 +139,8 @@ pub const CHECKS: [CheckDef; 10] = [
     },
     CheckDef {
         id: "gpu",
-        about: "NVIDIA driver and devices (when nvidia-smi exists)",
-        run: software::gpu,
+        about: "GPU readiness: NVIDIA driver and its CUDA version, the GPU build of ONNX Runtime, each library its CUDA provider lacks, whether it registers, WSL2's libcuda.so",
+        run: gpu::gpu,
     },
     CheckDef {
         id: "service",

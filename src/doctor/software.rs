@@ -1,8 +1,7 @@
 //! Checks of what posekit runs on: ONNX Runtime, FFmpeg, the models, its config, the GPU.
 
 use super::{size, Check, Status};
-use crate::system::wsl::Kind;
-use crate::system::{Probe, RuntimeState, SystemFacts};
+use crate::system::{RuntimeState, SystemFacts};
 
 /// The same advice `process` gives when the runtime is missing (see `EngineError`).
 const GET_ORT: &str =
@@ -198,51 +197,11 @@ pub fn config(facts: &SystemFacts) -> Check {
     }
 }
 
-pub fn gpu(facts: &SystemFacts) -> Check {
-    let wsl = facts.platform.kind().0 != Kind::Native;
-    match &facts.gpu {
-        Probe::Absent => Check::new("gpu", Status::Skipped, "no nvidia-smi: posekit runs on the CPU"),
-        Probe::Found(devices) if devices.is_empty() => {
-            Check::new("gpu", Status::Warning, "nvidia-smi lists no GPU").fix(driver_fix(wsl))
-        }
-        Probe::Found(devices) => {
-            let first = &devices[0];
-            let mut check = Check::new(
-                "gpu",
-                Status::Ok,
-                format!("{} NVIDIA GPU{}, driver {}", devices.len(), if devices.len() == 1 { "" } else { "s" }, first.driver),
-            );
-            for d in devices {
-                let memory = d.memory_mib.map_or(String::new(), |m| format!(", {}", size(m << 20)));
-                check = check.detail(format!("{}{memory}", d.name));
-            }
-            check
-        }
-        Probe::TimedOut { probe, after } => Check::new(
-            "gpu",
-            Status::Warning,
-            format!("`{probe}` did not answer within {after:?}"),
-        )
-        .fix("The NVIDIA driver is busy or stuck: run `nvidia-smi` yourself; a reboot (or `wsl --shutdown` under WSL) usually clears it"),
-        Probe::Failed { probe, reason } => Check::new("gpu", Status::Warning, format!("`{probe}` failed: {reason}"))
-            .fix(driver_fix(wsl)),
-    }
-}
-
-fn driver_fix(wsl: bool) -> &'static str {
-    if wsl {
-        "Install or update the NVIDIA driver on Windows (WSL2 uses it through /usr/lib/wsl/lib); do not install a Linux NVIDIA driver inside WSL"
-    } else {
-        "Install or repair the NVIDIA driver (`nvidia-smi` must list the GPU); posekit still runs on the CPU meanwhile"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::doctor::fixtures;
     use crate::system::ffmpeg::LibraryVersion;
-    use crate::system::gpu::GpuDevice;
 
     #[test]
     fn loaded_runtime_reports_version_and_providers() {
@@ -305,23 +264,5 @@ mod tests {
         let mut facts = fixtures::native();
         facts.config.loaded = Err("bad".into());
         assert_eq!(config(&facts).status, Status::Failure);
-    }
-
-    #[test]
-    fn gpu_states() {
-        let mut facts = fixtures::native();
-        assert_eq!(gpu(&facts).status, Status::Skipped);
-        facts.gpu = Probe::Found(vec![GpuDevice {
-            name: "NVIDIA H100 80GB HBM3".into(),
-            driver: "550.54.15".into(),
-            memory_mib: Some(81559),
-        }]);
-        let check = gpu(&facts);
-        assert_eq!(check.summary, "1 NVIDIA GPU, driver 550.54.15");
-        assert_eq!(check.details, vec!["NVIDIA H100 80GB HBM3, 79.6 GiB"]);
-        assert!(onnxruntime(&facts).details[1].contains("no CUDA provider"));
-        let check = gpu(&fixtures::broken());
-        assert_eq!(check.status, Status::Warning);
-        assert!(check.fix.unwrap().contains("on Windows"));
     }
 }

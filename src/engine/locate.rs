@@ -9,6 +9,11 @@ use std::process::Command;
 /// The library's file name on Linux; setup links or copies the versioned file to this.
 pub const LIBRARY_NAME: &str = "libonnxruntime.so";
 
+/// Folders of posekit's data directory: the CPU build (`make setup`) and the GPU build
+/// (`make setup-gpu`), side by side, never one over the other.
+pub const CPU_RUNTIME_DIR: &str = "onnxruntime";
+pub const GPU_RUNTIME_DIR: &str = "onnxruntime-gpu";
+
 /// Facts about where ONNX Runtime might be, gathered once.
 #[derive(Clone, Debug, Default)]
 pub struct RuntimeSearch {
@@ -22,6 +27,9 @@ pub struct RuntimeSearch {
     pub exe_dir: Option<PathBuf>,
     /// `onnxruntime/capi` of an installed Python package, when asked for.
     pub python_capi: Option<PathBuf>,
+    /// Look at the GPU build in the data directory before the CPU one (a run that may
+    /// use the GPU; the GPU build runs CPU sessions as well).
+    pub prefer_gpu: bool,
 }
 
 impl RuntimeSearch {
@@ -38,20 +46,37 @@ impl RuntimeSearch {
                 .ok()
                 .and_then(|p| p.parent().map(Path::to_path_buf)),
             python_capi: None,
+            prefer_gpu: false,
         };
         if search.explicit.is_none() && !candidate_paths(&search).iter().any(|p| p.is_file()) {
             search.python_capi = python_onnxruntime_capi();
         }
         search
     }
+
+    /// The same search, with the GPU build first when `gpu` (see `prefer_gpu`).
+    pub fn preferring_gpu(mut self, gpu: bool) -> Self {
+        self.prefer_gpu = gpu;
+        self
+    }
 }
 
 /// posekit's per-user data directory, following the XDG base directory rules.
 pub fn data_dir() -> Option<PathBuf> {
-    let xdg = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty());
-    let base = match xdg {
+    xdg_dir("XDG_DATA_HOME", ".local/share")
+}
+
+/// posekit's per-user cache directory (`$XDG_CACHE_HOME/posekit` or `~/.cache/posekit`):
+/// TensorRT's engines live under it.
+pub fn cache_dir() -> Option<PathBuf> {
+    xdg_dir("XDG_CACHE_HOME", ".cache")
+}
+
+/// `$VAR/posekit`, or `~/FALLBACK/posekit` when the variable is unset or empty.
+fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+    let base = match std::env::var_os(var).filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".local/share"),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(fallback),
     };
     Some(base.join("posekit"))
 }
@@ -65,7 +90,10 @@ pub fn candidate_paths(search: &RuntimeSearch) -> Vec<PathBuf> {
     let mut paths = Vec::new();
     paths.extend(search.env_var.clone());
     if let Some(dir) = &search.data_dir {
-        paths.push(dir.join("onnxruntime").join(LIBRARY_NAME));
+        if search.prefer_gpu {
+            paths.push(dir.join(GPU_RUNTIME_DIR).join(LIBRARY_NAME));
+        }
+        paths.push(dir.join(CPU_RUNTIME_DIR).join(LIBRARY_NAME));
     }
     if let Some(dir) = &search.exe_dir {
         paths.push(dir.join(LIBRARY_NAME));
@@ -118,7 +146,20 @@ mod tests {
             data_dir: Some("/data/posekit".into()),
             exe_dir: Some("/bin/dir".into()),
             python_capi: None,
+            prefer_gpu: false,
         }
+    }
+
+    #[test]
+    fn a_run_that_may_use_the_gpu_looks_at_the_gpu_build_first() {
+        let paths = candidate_paths(&search().preferring_gpu(true));
+        assert_eq!(
+            paths[1..3],
+            [
+                PathBuf::from("/data/posekit/onnxruntime-gpu/libonnxruntime.so"),
+                PathBuf::from("/data/posekit/onnxruntime/libonnxruntime.so"),
+            ]
+        );
     }
 
     #[test]

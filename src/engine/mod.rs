@@ -4,11 +4,14 @@
 //! out. Models (`crate::models`) see only the [`Inference`] trait, so their pre- and
 //! post-processing can be tested with a fake engine and no runtime at all.
 
+pub mod device;
 mod locate;
+pub mod preload;
 pub mod probe;
 mod sharing;
 
-pub use locate::{candidate_paths, data_dir, RuntimeSearch};
+pub use device::{Device, DeviceRequest, Placement};
+pub use locate::{cache_dir, candidate_paths, data_dir, RuntimeSearch, GPU_RUNTIME_DIR};
 pub use sharing::WeightSharing;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +19,7 @@ use std::sync::OnceLock;
 
 use ndarray::{ArrayD, ArrayViewD};
 use ort::environment::Environment;
+use ort::ep::{self, ExecutionProviderDispatch};
 use ort::session::builder::{GraphOptimizationLevel, PrepackedWeights};
 use ort::session::Session;
 use ort::value::TensorRef;
@@ -44,6 +48,9 @@ pub enum EngineError {
     Contract { model: String, reason: String },
     #[error("running {model} failed: {reason}")]
     Run { model: String, reason: String },
+    /// An explicit `--device` that could not be used; the message carries the fix.
+    #[error("{model}: {message}")]
+    Device { model: String, message: String },
 }
 
 /// A tensor's name and shape as the model declares it; `-1` marks a dynamic axis.
@@ -53,8 +60,9 @@ pub struct TensorInfo {
     pub shape: Vec<i64>,
 }
 
-/// What a loaded model is: where it came from and its tensor contract.
-#[derive(Clone, Debug, serde::Serialize)]
+/// What a loaded model is: where it came from, its tensor contract, its precision and
+/// where it runs.
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct ModelInfo {
     /// Short name shown to users and written in output headers.
     pub name: String,
@@ -62,6 +70,11 @@ pub struct ModelInfo {
     pub sha256: String,
     pub inputs: Vec<TensorInfo>,
     pub outputs: Vec<TensorInfo>,
+    /// The weights' precision as the model's metadata states it (`precision` in its
+    /// metadata_props: `fp32`, `fp16`, `int8`), `None` when it does not say.
+    pub precision: Option<String>,
+    /// Where the session runs.
+    pub device: Device,
 }
 
 /// A model's outputs, in the order the model declares them.
@@ -150,9 +163,26 @@ impl Engine {
         Ok(ENGINE.get_or_init(|| Engine { env, library }))
     }
 
-    /// A session for `source` with `threads` intra-op threads.
+    /// The runtime, if this process has loaded it.
+    pub fn loaded() -> Option<&'static Engine> {
+        ENGINE.get()
+    }
+
+    /// A CPU session for `source` with `threads` intra-op threads.
     pub fn session(&self, source: &ModelSource, threads: usize) -> Result<OrtModel, EngineError> {
-        self.session_with(source, threads, None)
+        self.session_with(source, threads, None, &Placement::cpu())
+    }
+
+    /// A session placed as `placement` asks (see `engine::device`): on the GPU when its
+    /// provider registers; an explicit GPU that does not is an error, `auto` says on
+    /// stderr that it runs on the CPU, and why.
+    pub fn session_on(
+        &self,
+        source: &ModelSource,
+        threads: usize,
+        placement: &Placement,
+    ) -> Result<OrtModel, EngineError> {
+        self.session_with(source, threads, None, placement)
     }
 
     /// A session, optionally drawing its prepacked weights from (and adding them to) a
@@ -162,43 +192,212 @@ impl Engine {
         source: &ModelSource,
         threads: usize,
         prepacked: Option<&PrepackedWeights>,
+        placement: &Placement,
     ) -> Result<OrtModel, EngineError> {
         let (name, bytes) = source.load_bytes()?;
-        let load_err = |e: ort::Error| EngineError::ModelLoad {
-            model: name.clone(),
-            reason: e.to_string(),
+        let sha256 = sha256_hex(&bytes);
+        let on_cpu = || {
+            self.commit(source, &bytes, threads, prepacked, &[])
+                .map_err(|reason| EngineError::ModelLoad {
+                    model: name.clone(),
+                    reason,
+                })
         };
+        let wanted = device::plan(placement.request);
+        let available = self.runtime_info().providers;
+        let gpu = match wanted.is_gpu() {
+            // A CPU-only build cannot register the provider: nothing to preload or try.
+            true if !available.iter().any(|p| p == wanted.provider()) => {
+                Some(Err("not in this build".to_string()))
+            }
+            true => Some(
+                self.prepare_gpu(wanted, &sha256, placement)
+                    .and_then(|providers| {
+                        self.commit(source, &bytes, threads, prepacked, &providers)
+                    }),
+            ),
+            false => None,
+        };
+        let (session, device) = match gpu {
+            None => (on_cpu()?, Device::Cpu),
+            Some(Ok(session)) => (session, wanted),
+            Some(Err(reason)) => {
+                let failure = device::Failure {
+                    tried: wanted,
+                    reason,
+                    available,
+                    library: self.library.clone(),
+                };
+                let note =
+                    device::after_failure(placement.request, &failure).map_err(|message| {
+                        EngineError::Device {
+                            model: short_name(&name),
+                            message,
+                        }
+                    })?;
+                eprintln!("posekit: {}: {note}", short_name(&name));
+                (on_cpu()?, Device::Cpu)
+            }
+        };
+        let precision = session.metadata().ok().and_then(|m| m.custom("precision"));
+        let info = ModelInfo {
+            name: short_name(&name),
+            sha256,
+            inputs: session.inputs().iter().map(tensor_info).collect(),
+            outputs: session.outputs().iter().map(tensor_info).collect(),
+            precision,
+            device,
+        };
+        let timing_first_run = device == Device::TensorRt;
+        Ok(OrtModel {
+            session,
+            info,
+            timing_first_run,
+        })
+    }
+
+    /// Builds and commits one session with `providers` registered (none: the CPU), each
+    /// with `error_on_failure`, so a provider that cannot be used is an error here rather
+    /// than ort's silent CPU fallback.
+    fn commit(
+        &self,
+        source: &ModelSource,
+        bytes: &[u8],
+        threads: usize,
+        prepacked: Option<&PrepackedWeights>,
+        providers: &[ExecutionProviderDispatch],
+    ) -> Result<Session, String> {
+        let e = |e: ort::Error| e.to_string();
         let mut builder = Session::builder(&self.env)
-            .map_err(load_err)?
+            .map_err(e)?
             .with_optimization_level(GraphOptimizationLevel::Level3)
-            .map_err(|e| load_err(e.into()))?
+            .map_err(|x| e(x.into()))?
             .with_intra_threads(threads.max(1))
-            .map_err(|e| load_err(e.into()))?
+            .map_err(|x| e(x.into()))?
             // Workers are our own threads; ORT's spinning threads would steal their cores.
             .with_intra_op_spinning(false)
-            .map_err(|e| load_err(e.into()))?
+            .map_err(|x| e(x.into()))?
             .with_inter_threads(1)
-            .map_err(|e| load_err(e.into()))?;
+            .map_err(|x| e(x.into()))?;
+        if !providers.is_empty() {
+            builder = builder
+                .with_execution_providers(providers)
+                .map_err(|x| e(x.into()))?;
+        }
         if let Some(weights) = prepacked {
             builder = builder
                 .with_prepacked_weights(weights)
-                .map_err(|e| load_err(e.into()))?;
+                .map_err(|x| e(x.into()))?;
         }
-        let session = match source {
+        match source {
             // From the file, so that weights stored as external data beside it (any model
             // over 2 GB, such as HMR2) are found.
             ModelSource::File(path) => builder.commit_from_file(path),
-            ModelSource::Embedded { .. } => builder.commit_from_memory(&bytes),
+            ModelSource::Embedded { .. } => builder.commit_from_memory(bytes),
         }
-        .map_err(load_err)?;
-        let info = ModelInfo {
-            name: short_name(&name),
-            sha256: sha256_hex(&bytes),
-            inputs: session.inputs().iter().map(tensor_info).collect(),
-            outputs: session.outputs().iter().map(tensor_info).collect(),
-        };
-        Ok(OrtModel { session, info })
+        .map_err(e)
     }
+
+    /// Before the first GPU session: the GPU runtime's libraries opened in dependency
+    /// order (see `engine::preload`), then the provider to register.
+    fn prepare_gpu(
+        &self,
+        device: Device,
+        model_sha256: &str,
+        placement: &Placement,
+    ) -> Result<Vec<ExecutionProviderDispatch>, String> {
+        gpu_libraries_preloaded(&self.library)?;
+        let cuda = || {
+            ep::CUDA::default()
+                .with_device_id(0)
+                .build()
+                .error_on_failure()
+        };
+        Ok(match device {
+            Device::Cpu => Vec::new(),
+            Device::Cuda => vec![cuda()],
+            Device::TensorRt => {
+                let mut trt = ep::TensorRT::default().with_device_id(0);
+                if let Some(dir) = &placement.trt_cache {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        format!("cannot create the TensorRT cache {}: {e}", dir.display())
+                    })?;
+                    let prefix = device::trt_cache_prefix(
+                        model_sha256,
+                        placement.gpu_name.as_deref(),
+                        TRT_PRECISION,
+                    );
+                    let cached = std::fs::read_dir(dir)
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .any(|e| e.file_name().to_string_lossy().starts_with(&prefix));
+                    if !cached {
+                        eprintln!(
+                            "posekit: no TensorRT engine cached for this model and GPU: TensorRT builds one at the first \
+                             crops (minutes for HMR2) and keeps it in {} for later runs",
+                            dir.display()
+                        );
+                    }
+                    trt = trt
+                        .with_engine_cache(true)
+                        .with_engine_cache_path(dir.display())
+                        .with_engine_cache_prefix(prefix)
+                        .with_timing_cache(true)
+                        .with_timing_cache_path(dir.display());
+                }
+                // CUDA behind TensorRT for what TensorRT does not take.
+                vec![trt.build().error_on_failure(), cuda()]
+            }
+        })
+    }
+}
+
+impl Engine {
+    /// Whether the CUDA provider registers on a session of `probe` (a small model):
+    /// `None` when this build has no CUDA provider (nothing to try), else ONNX Runtime's
+    /// answer. For `doctor`; it loads the GPU libraries as a real run would.
+    pub fn cuda_registers(&self, probe: &ModelSource) -> Option<Result<(), String>> {
+        let provider = Device::Cuda.provider();
+        if !self.runtime_info().providers.iter().any(|p| p == provider) {
+            return None;
+        }
+        let source = probe;
+        let (_, bytes) = match source.load_bytes() {
+            Ok(loaded) => loaded,
+            Err(e) => return Some(Err(e.to_string())),
+        };
+        let placement = Placement {
+            request: DeviceRequest::Cuda,
+            ..Placement::default()
+        };
+        Some(
+            self.prepare_gpu(Device::Cuda, &sha256_hex(&bytes), &placement)
+                .and_then(|providers| self.commit(source, &bytes, 1, None, &providers))
+                .map(|_| ()),
+        )
+    }
+}
+
+/// TensorRT builds its engines in fp32 (its own fp16 mode is not turned on): an fp16
+/// model is told apart in the cache key by its own hash.
+const TRT_PRECISION: &str = "fp32";
+
+/// Opens the GPU runtime's libraries from the folder of the loaded ONNX Runtime, once per
+/// process; what the folder lacks is left to the system loader (and named by ONNX
+/// Runtime's error if it is missing there too).
+fn gpu_libraries_preloaded(library: &Path) -> Result<(), String> {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let Some(dir) = library.parent() else {
+            return Ok(());
+        };
+        let mut libs = preload::scan(&dir.join(preload::GPU_LIBRARY_DIR));
+        libs.extend(preload::scan(dir));
+        let order = preload::gpu_folder_order(&libs);
+        preload::preload(&order).map(|_| ())
+    })
+    .clone()
 }
 
 fn load_environment(library: &Path) -> Result<Environment, EngineError> {
@@ -257,6 +456,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub struct OrtModel {
     session: Session,
     info: ModelInfo,
+    /// TensorRT builds (or loads) its engine at the first run: say how long that took.
+    timing_first_run: bool,
 }
 
 impl Inference for OrtModel {
@@ -272,7 +473,14 @@ impl Inference for OrtModel {
             reason: e.to_string(),
         };
         let tensor = TensorRef::from_array_view(input).map_err(run_err)?;
+        let started = std::time::Instant::now();
         let outputs = self.session.run(ort::inputs![tensor]).map_err(run_err)?;
+        if std::mem::take(&mut self.timing_first_run) {
+            eprintln!(
+                "posekit: {model}: TensorRT's first run (engine built or loaded from its cache) took {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
         let mut result = Outputs::default();
         for (name, value) in outputs.iter() {
             let array = value.try_extract_array::<f32>().map_err(run_err)?;

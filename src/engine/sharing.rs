@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use ndarray::ArrayViewD;
 use ort::session::builder::PrepackedWeights;
 
-use super::{Engine, EngineError, Inference, ModelInfo, ModelSource, OrtModel, Outputs};
+use super::{Engine, EngineError, Inference, ModelInfo, ModelSource, OrtModel, Outputs, Placement};
 
 /// How the workers of one run hold a model's weights.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,32 +51,41 @@ impl WeightSharing {
 }
 
 impl Engine {
-    /// One handle per worker on `source`, laid out as `sharing` says. Every handle runs
-    /// the same model; only where the weights live, and who waits, differ.
+    /// One handle per worker on `source`, laid out as `sharing` says and placed as
+    /// `placement` says. Every handle runs the same model; only where the weights live,
+    /// and who waits, differ.
     pub fn worker_sessions(
         &self,
         source: &ModelSource,
         workers: usize,
         threads_per_worker: usize,
         sharing: WeightSharing,
+        placement: &Placement,
     ) -> Result<Vec<Box<dyn Inference>>, EngineError> {
         let workers = workers.max(1);
         match sharing {
             WeightSharing::PerWorker => (0..workers)
-                .map(|_| Ok(Box::new(self.session(source, threads_per_worker)?) as _))
+                .map(|_| {
+                    let model = self.session_on(source, threads_per_worker, placement)?;
+                    Ok(Box::new(model) as _)
+                })
                 .collect(),
             WeightSharing::Prepacked => {
                 let container = PrepackedWeights::new();
                 (0..workers)
                     .map(|_| {
-                        let model =
-                            self.session_with(source, threads_per_worker, Some(&container))?;
+                        let model = self.session_with(
+                            source,
+                            threads_per_worker,
+                            Some(&container),
+                            placement,
+                        )?;
                         Ok(Box::new(model) as _)
                     })
                     .collect()
             }
             WeightSharing::Shared => {
-                let model = self.session(source, workers * threads_per_worker)?;
+                let model = self.session_on(source, workers * threads_per_worker, placement)?;
                 let info = model.info.clone();
                 let shared = Arc::new(Mutex::new(model));
                 Ok((0..workers)

@@ -366,6 +366,7 @@ mod tests {
                 name: "output_0".into(),
                 shape: output,
             }],
+            ..ModelInfo::default()
         };
         assert!(MoveNet::fits(&info(vec![1, -1, -1, 3], vec![1, 6, 56])));
         assert!(!MoveNet::fits(&info(

@@ -13,6 +13,7 @@
 
 use serde::Serialize;
 
+use crate::engine::{Device, ModelInfo};
 use crate::files::fingerprint::Fingerprint;
 use crate::models::hmr2::Smpl;
 use crate::pose::Person;
@@ -43,6 +44,23 @@ pub struct ModelRef {
     pub name: String,
     /// sha256 of the ONNX bytes, hex.
     pub sha256: String,
+    /// The weights' precision as the model's metadata states it (`fp32`, `fp16`, `int8`:
+    /// `scripts/quantize_hmr2.py` writes `int8`); absent when the model does not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<String>,
+    /// Where it ran: `cpu`, `cuda` or `tensorrt` (with `--device auto`, what was chosen).
+    pub device: Device,
+}
+
+impl ModelRef {
+    pub fn of(info: &ModelInfo) -> Self {
+        ModelRef {
+            name: info.name.clone(),
+            sha256: info.sha256.clone(),
+            precision: info.precision.clone(),
+            device: info.device,
+        }
+    }
 }
 
 /// Settings that change the result, recorded so that a run can be repeated.
@@ -75,6 +93,13 @@ pub struct Settings {
     /// With `--hmr2`: how the workers share its weights (`shared`, `prepacked`, `per-worker`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hmr2_weights: Option<&'static str>,
+    /// With `--hmr2`: the device asked for (`auto`, `cpu`, `cuda`, `tensorrt`); the one
+    /// used is the HMR2 model's `device` under `models`, and the summary's `hmr2_device`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hmr2_device: Option<&'static str>,
+    /// With `--hmr2`: most crops run as one batch, gathered across consecutive frames.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hmr2_batch: Option<usize>,
     /// `--max-frames`: the result stops after this many frames.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_frames: Option<u64>,
@@ -225,6 +250,9 @@ pub struct Summary {
     pub interrupted: bool,
     /// The process's peak resident memory so far, in MiB (Linux; absent elsewhere).
     pub peak_rss_mib: Option<f64>,
+    /// With `--hmr2`: where it ran (`cpu`, `cuda`, `tensorrt`), as chosen by `--device`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hmr2_device: Option<Device>,
     /// Seconds spent in each stage, summed over frames (and so over threads).
     pub stages: Stages,
     /// Every `track_id` given, in ID order.

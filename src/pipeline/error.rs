@@ -19,8 +19,10 @@ pub enum PipelineError {
     },
     #[error(transparent)]
     Engine(#[from] EngineError),
-    #[error("loading the HMR2 model {path}: {source}")]
-    Hmr2Load { path: PathBuf, source: EngineError },
+    // `error`, not `source`: the message already holds it, and a source would be printed
+    // a second time by the `{:#}` chain at the top.
+    #[error("loading the HMR2 model {path}: {error}")]
+    Hmr2Load { path: PathBuf, error: EngineError },
     #[error(transparent)]
     Results(#[from] WriteError),
     #[error(transparent)]

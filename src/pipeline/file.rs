@@ -148,6 +148,7 @@ pub fn process_file(
         max_frames: options.max_frames,
         progress: options.progress,
         frames_done: options.frames_done.clone(),
+        hmr2_batch: models.hmr2_batch,
         tracking: options.tracking,
     };
     let report = process_video(&mut models.workers, source.as_mut(), sinks, &run, cancel)?;
@@ -191,6 +192,8 @@ pub fn settings(models: &LoadedModels, options: &ProcessOptions) -> Settings {
                 false => "per-frame",
             }),
         hmr2_weights: models.hmr2_sharing.map(|s| s.name()),
+        hmr2_device: models.hmr2_device.map(|d| d.name()),
+        hmr2_batch: models.has_hmr2().then_some(models.hmr2_batch),
         max_frames: options.max_frames,
         rotmat: options.rotmat && models.has_hmr2(),
     }

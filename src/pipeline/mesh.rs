@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::error::PipelineError;
-use crate::engine::{Engine, EngineError, ModelSource, WeightSharing};
+use crate::engine::{Device, Engine, EngineError, ModelSource, Placement, WeightSharing};
 use crate::image::RgbImage;
 use crate::models::hmr2::config::KEYPOINT_BOX_RESCALE;
 use crate::models::hmr2::{CropBox, Hmr2, Smpl};
@@ -18,6 +18,21 @@ pub struct Hmr2Options {
     pub npz: Option<PathBuf>,
     /// How workers share the weights; the engine's measured default unless overridden.
     pub sharing: WeightSharing,
+    /// Where it runs (`--device`).
+    pub placement: Placement,
+    /// `--hmr2-batch`: most crops per call; `None`: [`default_batch`] for the device used.
+    pub batch: Option<usize>,
+}
+
+/// Crops per HMR2 call when `--hmr2-batch` is not given: 1 on the CPU, where a batch
+/// is no faster per crop than its crops one by one (the model's GEMMs already fill the
+/// cores), and 8 on a GPU, which one crop leaves mostly idle. Not yet measured on a GPU:
+/// `scripts/gpu_check.sh` measures batches 1 to 16.
+pub fn default_batch(device: Device) -> usize {
+    match device.is_gpu() {
+        true => 8,
+        false => 1,
+    }
 }
 
 /// One [`Hmr2`] per worker, all over the same weights (see `engine::sharing`).
@@ -28,12 +43,18 @@ pub fn load(
     threads_per_worker: usize,
 ) -> Result<Vec<Hmr2>, PipelineError> {
     let source = ModelSource::File(options.model.clone());
-    let failed = |source| PipelineError::Hmr2Load {
+    let failed = |error| PipelineError::Hmr2Load {
         path: options.model.clone(),
-        source,
+        error,
     };
     let sessions = engine
-        .worker_sessions(&source, workers, threads_per_worker, options.sharing)
+        .worker_sessions(
+            &source,
+            workers,
+            threads_per_worker,
+            options.sharing,
+            &options.placement,
+        )
         .map_err(failed)?;
     sessions
         .into_iter()
@@ -52,9 +73,11 @@ pub fn recover(
     image: &RgbImage,
     persons: &[Person],
 ) -> Result<Vec<Smpl>, EngineError> {
-    let boxes: Vec<CropBox> = persons
-        .iter()
-        .map(|p| CropBox::from_bbox(p.bbox, KEYPOINT_BOX_RESCALE))
-        .collect();
+    let boxes: Vec<CropBox> = persons.iter().map(crop_box).collect();
     hmr2.estimate(image, &boxes)
+}
+
+/// The HMR2 crop of a BlazePose person.
+pub fn crop_box(person: &Person) -> CropBox {
+    CropBox::from_bbox(person.bbox, KEYPOINT_BOX_RESCALE)
 }

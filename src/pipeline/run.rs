@@ -69,6 +69,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// Frames written so far, published for a watcher (`serve` reports job progress).
     pub frames_done: Option<Arc<AtomicU64>>,
+    /// Most HMR2 crops per call, gathered across consecutive frames (1: a frame at a time).
+    pub hmr2_batch: usize,
     /// Identities, gap filling and smoothing, applied in frame order.
     pub tracking: TrackingOptions,
 }
@@ -165,7 +167,10 @@ pub fn process_video(
     let keep_images = sinks.iter().any(|s| s.wants_images());
     let stop = AtomicBool::new(false);
     let handoff = Handoff::default();
-    let window = Window::new(WINDOW_PER_WORKER * workers as u64);
+    // A worker may hold up to a batch of frames while it gathers HMR2 crops, so the window
+    // grows by that much; memory stays bounded by it.
+    let held = options.hmr2_batch.max(1) as u64 - 1;
+    let window = Window::new((WINDOW_PER_WORKER + held) * workers as u64);
     let (results_tx, results_rx) = sync_channel::<Message>(workers * 4);
     let progress =
         Progress::new(options.progress, source.info().frames).counting(options.frames_done.clone());
@@ -220,6 +225,10 @@ pub fn process_video(
         false => 0.0,
     };
     summary.peak_rss_mib = peak_rss_bytes().map(|b| b as f64 / (1024.0 * 1024.0));
+    summary.hmr2_device = models
+        .iter()
+        .find_map(|m| m.hmr2.as_ref())
+        .map(|h| h.info().device);
     let mut written = Vec::new();
     while let Some(sink) = sinks.pop() {
         written.extend(sink.finish(&summary)?);

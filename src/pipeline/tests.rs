@@ -1,5 +1,6 @@
 //! The run logic with fake models and a fake source, no ONNX Runtime: frame order,
-//! skipped frames, Ctrl-C, a failing sink, and how far decoding runs ahead of writing.
+//! skipped frames, Ctrl-C, a failing sink, how far decoding runs ahead of writing, and
+//! HMR2 crops batched across frames.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -7,11 +8,14 @@ use std::sync::{Arc, Mutex};
 use super::error::PipelineError;
 use super::run::{process_video, FrameSource, Mode, RunOptions, WINDOW_PER_WORKER};
 use super::sink::{FrameOut, Sink, SinkStage, Written};
-use super::workers::WorkerModels;
+use super::workers::{gather_batch, Crops, WorkerModels};
+use crate::engine::{EngineError, Inference, ModelInfo, Outputs, TensorInfo};
 use crate::image::RgbImage;
 use crate::media::decode::{Frame, SourceError, SourceEvent, VideoInfo};
 use crate::models::blazepose::testing::one_person_blazepose;
+use crate::models::hmr2::Hmr2;
 use crate::output::wire::Summary;
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
 /// `frames` blank 4:3 frames (the fake detector's letterbox), with a corrupt one at each
 /// index in `skips`; sets `cancel` once `cancel_at` frames are out, like a Ctrl-C.
@@ -138,6 +142,7 @@ fn options(mode: Mode) -> RunOptions {
         max_frames: None,
         progress: false,
         frames_done: None,
+        hmr2_batch: 1,
         tracking: crate::tracking::TrackingOptions::default(),
     }
 }
@@ -231,4 +236,149 @@ fn decoding_runs_only_a_few_frames_ahead_of_writing() {
             seen.most_ahead
         );
     }
+}
+
+/// HMR2 on a fake engine that records each call's batch size; its first call waits a
+/// little, so that the decoder has frames queued when the worker next gathers a batch.
+struct FakeHmr2 {
+    info: ModelInfo,
+    calls: Arc<Mutex<Vec<usize>>>,
+}
+
+impl FakeHmr2 {
+    fn hmr2(calls: &Arc<Mutex<Vec<usize>>>) -> Hmr2 {
+        use crate::models::hmr2::config::{INPUT, OUTPUTS};
+        let tensor = |name: &str, shape: Vec<i64>| TensorInfo {
+            name: name.into(),
+            shape,
+        };
+        let info = ModelInfo {
+            name: "fake-hmr2.onnx".into(),
+            inputs: vec![tensor(INPUT.0, INPUT.1.to_vec())],
+            outputs: OUTPUTS
+                .iter()
+                .filter(|o| o.required)
+                .map(|o| {
+                    let mut shape = vec![-1];
+                    shape.extend(o.dims.iter().map(|d| d.unwrap_or(1)));
+                    tensor(o.name, shape)
+                })
+                .collect(),
+            ..ModelInfo::default()
+        };
+        let fake = FakeHmr2 {
+            info,
+            calls: Arc::clone(calls),
+        };
+        Hmr2::new(Box::new(fake)).expect("the fake meets the contract")
+    }
+}
+
+impl Inference for FakeHmr2 {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn run(&mut self, input: ArrayViewD<'_, f32>) -> Result<Outputs, EngineError> {
+        let n = input.shape()[0];
+        let first = {
+            let mut calls = self.calls.lock().unwrap();
+            calls.push(n);
+            calls.len() == 1
+        };
+        if first {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        let mut out = Outputs::default();
+        for t in &self.info.outputs {
+            let mut shape = vec![n];
+            shape.extend(t.shape[1..].iter().map(|&d| d as usize));
+            out.names.push(t.name.clone());
+            out.arrays.push(ArrayD::zeros(IxDyn(&shape)));
+        }
+        Ok(out)
+    }
+}
+
+#[test]
+fn hmr2_crops_are_batched_across_frames_in_frame_order() {
+    for mode in [Mode::Image, Mode::Video] {
+        let batch = 4;
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let mut models = fake_models(1);
+        models[0].hmr2 = Some(FakeHmr2::hmr2(&calls));
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let mut source = FakeSource::new(30, &[]);
+        let sink = Collect {
+            seen: Arc::clone(&seen),
+            decoded: Arc::clone(&source.out),
+            fail_at: None,
+        };
+        let options = RunOptions {
+            hmr2_batch: batch,
+            ..options(mode)
+        };
+        let cancel = AtomicBool::new(false);
+        process_video(
+            &mut models,
+            &mut source,
+            vec![Box::new(sink)],
+            &options,
+            &cancel,
+        )
+        .unwrap();
+        let seen = seen.lock().unwrap();
+        let indices: Vec<u64> = seen.frames.iter().map(|f| f.0).collect();
+        assert_eq!(
+            indices,
+            (0..30).collect::<Vec<_>>(),
+            "{mode:?}: frame order kept"
+        );
+        let calls = calls.lock().unwrap();
+        assert_eq!(
+            calls.iter().sum::<usize>(),
+            30,
+            "{mode:?}: one crop per frame, each run once"
+        );
+        assert!(calls.iter().all(|&n| n <= batch), "{mode:?}: {calls:?}");
+        assert!(
+            calls.contains(&batch),
+            "{mode:?}: frames waiting were batched: {calls:?}"
+        );
+        let bound = WINDOW_PER_WORKER + batch as u64 - 1;
+        assert!(
+            seen.most_ahead <= bound,
+            "{mode:?}: {} ahead, bound {bound}",
+            seen.most_ahead
+        );
+    }
+}
+
+#[test]
+fn a_batch_gathers_only_what_is_waiting() {
+    struct Frame(usize);
+    impl Crops for Frame {
+        fn crops(&self) -> usize {
+            self.0
+        }
+    }
+    let queue = |items: Vec<usize>| {
+        let mut items = items.into_iter();
+        move || items.next().map(Frame)
+    };
+    let sizes = |held: Vec<Frame>| held.iter().map(|f| f.0).collect::<Vec<_>>();
+    // Batch 1: one frame, whatever waits.
+    assert_eq!(sizes(gather_batch(Frame(1), 1, queue(vec![1, 1]))), [1]);
+    // Up to 4 crops; a frame of 2 persons counts twice.
+    assert_eq!(
+        sizes(gather_batch(Frame(1), 4, queue(vec![2, 1, 1]))),
+        [1, 2, 1]
+    );
+    // Frames without persons are held too, but at most `batch` frames.
+    assert_eq!(
+        sizes(gather_batch(Frame(0), 3, queue(vec![0, 0, 0, 0]))),
+        [0, 0, 0]
+    );
+    // Nothing waiting: go with what there is, never wait.
+    assert_eq!(sizes(gather_batch(Frame(1), 8, queue(vec![1]))), [1, 1]);
 }

@@ -14,9 +14,10 @@ use super::error::PipelineError;
 use super::handoff::Handoff;
 use super::mesh::Hmr2Options;
 use super::run::{Done, Job, Message, Mode, Queues, RunOptions};
-use crate::engine::{Engine, EngineError, Inference, ModelSource, WeightSharing};
+use crate::engine::{DeviceRequest, Engine, EngineError, Inference, ModelSource, WeightSharing};
+use crate::image::RgbImage;
 use crate::models::blazepose::{mediapipe_time, BlazePose, Clock, Tracker};
-use crate::models::hmr2::Hmr2;
+use crate::models::hmr2::{CropBox, Hmr2};
 use crate::output::wire::{ModelRef, Stages};
 
 /// A worker's models.
@@ -35,6 +36,10 @@ pub struct LoadedModels {
     pub threads_per_worker: usize,
     /// How the workers share HMR2's weights, when there is HMR2.
     pub hmr2_sharing: Option<WeightSharing>,
+    /// The device asked for HMR2 (`--device`), when there is HMR2.
+    pub hmr2_device: Option<DeviceRequest>,
+    /// Most HMR2 crops per call, gathered across frames (1 without HMR2).
+    pub hmr2_batch: usize,
 }
 
 impl LoadedModels {
@@ -59,11 +64,8 @@ pub fn load_blazepose(
         let detector = engine.session(detector, threads_per_worker)?;
         let landmarks = engine.session(landmarks, threads_per_worker)?;
         refs = [detector.info(), landmarks.info()]
-            .iter()
-            .map(|m| ModelRef {
-                name: m.name.clone(),
-                sha256: m.sha256.clone(),
-            })
+            .into_iter()
+            .map(ModelRef::of)
             .collect();
         models.push(BlazePose::new(Box::new(detector), Box::new(landmarks))?);
     }
@@ -89,32 +91,35 @@ pub fn load_worker_models(
         engine,
         detector,
         landmarks,
-        hmr2.map(|h| h.sharing),
+        hmr2,
         threads_per_worker,
         meshes,
         workers,
     )
 }
 
-/// As [`load_worker_models`], around HMR2 handles the caller made (`sharing` says how):
+/// As [`load_worker_models`], around HMR2 handles the caller made (`hmr2` says how):
 /// `serve` makes the handles of its pose workers and of its job workers in one go, so
 /// that both hold the one copy of the weights. With no handles there is no HMR2.
 pub fn load_worker_models_with(
     engine: &Engine,
     detector: &ModelSource,
     landmarks: &ModelSource,
-    sharing: Option<WeightSharing>,
+    hmr2: Option<&Hmr2Options>,
     threads_per_worker: usize,
     meshes: Vec<Hmr2>,
     workers: usize,
 ) -> Result<LoadedModels, PipelineError> {
     let (poses, mut refs) =
         load_blazepose(engine, detector, landmarks, workers, threads_per_worker)?;
-    refs.extend(meshes.first().map(|m| ModelRef {
-        name: m.info().name.clone(),
-        sha256: m.info().sha256.clone(),
-    }));
-    let hmr2_sharing = sharing.filter(|_| !meshes.is_empty());
+    refs.extend(meshes.first().map(|m| ModelRef::of(m.info())));
+    let hmr2 = hmr2.filter(|_| !meshes.is_empty());
+    let hmr2_batch = match (hmr2, meshes.first()) {
+        (Some(h), Some(m)) => h
+            .batch
+            .unwrap_or_else(|| super::mesh::default_batch(m.info().device)),
+        _ => 1,
+    };
     let mut meshes: Vec<Option<Hmr2>> = meshes.into_iter().map(Some).collect();
     meshes.resize_with(poses.len(), || None);
     let workers = poses
@@ -126,7 +131,9 @@ pub fn load_worker_models_with(
         workers,
         refs,
         threads_per_worker,
-        hmr2_sharing,
+        hmr2_sharing: hmr2.map(|h| h.sharing),
+        hmr2_device: hmr2.map(|h| h.placement.request),
+        hmr2_batch,
     })
 }
 
@@ -147,6 +154,7 @@ pub(super) fn spawn_workers<'scope>(
     results: &SyncSender<Message>,
 ) {
     let (mode, max_people, detect_every) = (options.mode, options.max_people, options.detect_every);
+    let hmr2_batch = options.hmr2_batch.max(1);
     let workers = models.len();
     let per_worker: Vec<WorkerQueue> = match queues {
         Queues::PerWorker(rxs) => rxs.into_iter().map(WorkerQueue::Own).collect(),
@@ -169,13 +177,17 @@ pub(super) fn spawn_workers<'scope>(
                 keep_images,
                 handoff: (mode == Mode::Video && workers > 1).then_some(shared.handoff),
                 stop: shared.stop,
+                hmr2_batch,
             };
             while let Some(job) = queue.next() {
-                let message = match worker.run(job) {
-                    Ok(done) => Message::Done(done),
-                    Err(e) => Message::Failed(e.into()),
-                };
-                if results.send(message).is_err() {
+                let held = gather_batch(worker.pose(job), hmr2_batch, || {
+                    queue.try_next().map(|job| worker.pose(job))
+                });
+                let sent = worker
+                    .finish(held)
+                    .into_iter()
+                    .all(|message| results.send(message).is_ok());
+                if !sent {
                     break;
                 }
             }
@@ -195,6 +207,57 @@ impl WorkerQueue {
             WorkerQueue::Shared(rx) => rx.lock().ok()?.recv().ok(),
         }
     }
+
+    /// A frame already decoded and waiting, without waiting for one.
+    fn try_next(&self) -> Option<Job> {
+        match self {
+            WorkerQueue::Own(rx) => rx.try_recv().ok(),
+            WorkerQueue::Shared(rx) => rx.lock().ok()?.try_recv().ok(),
+        }
+    }
+}
+
+/// A frame whose persons are found and whose HMR2 crops are still to run.
+pub(super) struct Posed {
+    done: Done,
+    image: Arc<RgbImage>,
+}
+
+impl Posed {
+    fn crops(&self) -> usize {
+        self.done.persons.len()
+    }
+}
+
+/// The frames of one HMR2 batch: `first`, then frames already waiting (`next` never
+/// waits), until they hold `batch` crops or `batch` frames. Never waiting is what keeps
+/// the frames-in-flight bound safe: a worker holding frames never blocks on the decoder,
+/// which may itself be waiting for those frames to be written. With `batch` 1 this is
+/// one frame at a time, as without batching.
+pub(super) fn gather_batch<T: Crops>(
+    first: T,
+    batch: usize,
+    mut next: impl FnMut() -> Option<T>,
+) -> Vec<T> {
+    let mut held = vec![first];
+    while held.len() < batch && held.iter().map(Crops::crops).sum::<usize>() < batch {
+        match next() {
+            Some(item) => held.push(item),
+            None => break,
+        }
+    }
+    held
+}
+
+/// How many HMR2 crops something brings to a batch.
+pub(super) trait Crops {
+    fn crops(&self) -> usize;
+}
+
+impl Crops for Result<Posed, EngineError> {
+    fn crops(&self) -> usize {
+        self.as_ref().map_or(0, Posed::crops)
+    }
 }
 
 /// One worker's models and, in video mode, its tracks.
@@ -207,10 +270,13 @@ struct Worker<'a> {
     /// Video mode with several workers: tracks handed between workers.
     handoff: Option<&'a Handoff>,
     stop: &'a AtomicBool,
+    /// Most HMR2 crops per call.
+    hmr2_batch: usize,
 }
 
 impl Worker<'_> {
-    fn run(&mut self, job: Job) -> Result<Done, EngineError> {
+    /// BlazePose on one frame: its persons, HMR2 still to run.
+    fn pose(&mut self, job: Job) -> Result<Posed, EngineError> {
         let Job {
             seq,
             frame,
@@ -232,28 +298,70 @@ impl Worker<'_> {
             (None, _) => self.model.detect_persons(&frame.image, self.max_people)?,
         };
         let times = self.model.take_stage_times();
-        let started = Instant::now();
-        let smpl = match &mut self.hmr2 {
-            Some(hmr2) => super::mesh::recover(hmr2, &frame.image, &persons)?,
-            None => Vec::new(),
-        };
-        let hmr2_s = started.elapsed().as_secs_f64();
-        Ok(Done {
-            seq,
-            index: frame.index,
-            t: frame.t,
-            persons,
-            smpl,
-            image: self.keep_images.then_some(frame.image),
-            stages: Stages {
-                decode_s,
-                detect_s: times.detect.as_secs_f64(),
-                landmarks_s: times.landmarks.as_secs_f64(),
-                detector_calls: times.detector_calls,
-                landmark_calls: times.landmark_calls,
-                hmr2_s,
-                ..Stages::default()
+        let image = Arc::clone(&frame.image);
+        Ok(Posed {
+            image,
+            done: Done {
+                seq,
+                index: frame.index,
+                t: frame.t,
+                persons,
+                smpl: Vec::new(),
+                image: self.keep_images.then_some(frame.image),
+                stages: Stages {
+                    decode_s,
+                    detect_s: times.detect.as_secs_f64(),
+                    landmarks_s: times.landmarks.as_secs_f64(),
+                    detector_calls: times.detector_calls,
+                    landmark_calls: times.landmark_calls,
+                    ..Stages::default()
+                },
             },
         })
+    }
+
+    /// HMR2 on every crop of `held`, in calls of at most `hmr2_batch` crops, then one
+    /// message per frame in the order held. The batch's time is shared among its frames
+    /// by their crops.
+    fn finish(&mut self, held: Vec<Result<Posed, EngineError>>) -> Vec<Message> {
+        let mut messages = Vec::with_capacity(held.len());
+        let mut posed = Vec::with_capacity(held.len());
+        for item in held {
+            match item {
+                Ok(p) => posed.push(p),
+                Err(e) => messages.push(Message::Failed(e.into())),
+            }
+        }
+        let Some(hmr2) = &mut self.hmr2 else {
+            messages.extend(posed.into_iter().map(|p| Message::Done(p.done)));
+            return messages;
+        };
+        let rows: Vec<(&RgbImage, CropBox)> = posed
+            .iter()
+            .flat_map(|p| {
+                p.done
+                    .persons
+                    .iter()
+                    .map(|person| (&*p.image, super::mesh::crop_box(person)))
+            })
+            .collect();
+        let started = Instant::now();
+        let result = hmr2.estimate_rows(&rows, self.hmr2_batch);
+        let per_crop = started.elapsed().as_secs_f64() / rows.len().max(1) as f64;
+        drop(rows);
+        let mut smpl = match result {
+            Ok(smpl) => smpl.into_iter(),
+            Err(e) => {
+                messages.push(Message::Failed(e.into()));
+                return messages;
+            }
+        };
+        for mut p in posed {
+            let n = p.crops();
+            p.done.smpl = smpl.by_ref().take(n).collect();
+            p.done.stages.hmr2_s = per_crop * n as f64;
+            messages.push(Message::Done(p.done));
+        }
+        messages
     }
 }

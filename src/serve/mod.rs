@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::engine::{Engine, ModelSource, WeightSharing};
+use crate::engine::{Engine, ModelSource, Placement, WeightSharing};
 use crate::pipeline::mesh::{self, Hmr2Options};
 use crate::pipeline::{load_worker_models_with, LoadedModels, Mode, ProcessOptions};
 use crate::tracking::{Smoothing, TrackingOptions};
@@ -52,6 +52,8 @@ pub struct ServeConfig {
     pub landmarks: ModelSource,
     /// HMR2 model for the mesh stage, if any.
     pub hmr2: Option<PathBuf>,
+    /// Where HMR2 runs (`--device`, `[process] device`).
+    pub hmr2_placement: Placement,
     /// Workers of the `process` pipeline a video job runs on.
     pub job_workers: usize,
     /// Video jobs that may wait beyond the running one.
@@ -158,7 +160,7 @@ fn load_models(engine: &Engine, config: &ServeConfig) -> Result<(LoadedModels, L
             engine,
             &config.detector,
             &config.landmarks,
-            hmr2.as_ref().map(|h| h.sharing),
+            hmr2.as_ref(),
             config.threads_per_worker,
             meshes,
             workers,
@@ -176,6 +178,8 @@ fn hmr2_options(config: &ServeConfig) -> Option<Hmr2Options> {
         model: model.clone(),
         npz: None,
         sharing: WeightSharing::Shared,
+        placement: config.hmr2_placement.clone(),
+        batch: None,
     })
 }
 

@@ -9,8 +9,8 @@ use std::thread;
 use std::time::Duration;
 
 use super::{
-    gpu, platform, resources, service, wsl, BuiltinModel, ConfigFacts, ConfiguredModel, ModelFacts,
-    Probe, RuntimeFacts, RuntimeState, SystemFacts, WslConfigFile,
+    gpu, gpu_runtime, platform, resources, service, wsl, BuiltinModel, ConfigFacts,
+    ConfiguredModel, ModelFacts, Probe, RuntimeFacts, RuntimeState, SystemFacts, WslConfigFile,
 };
 use crate::config::{self, DEFAULT_SERVE_PORT};
 use crate::engine::{candidate_paths, sha256_hex, Engine, EngineError, ModelSource, RuntimeSearch};
@@ -50,11 +50,17 @@ pub fn gather(options: &GatherOptions) -> SystemFacts {
     let timeout = options.timeout;
     thread::scope(|s| {
         let platform = s.spawn(|| platform::gather(timeout));
-        let onnxruntime = s.spawn(|| runtime(options.ort_lib.clone()));
+        // The GPU facts follow the runtime: registering CUDA needs it loaded.
+        let onnxruntime = s.spawn(|| {
+            let facts = runtime(options.ort_lib.clone());
+            let gpu = gpu_runtime::gather(Engine::loaded(), &builtin::DETECTOR, timeout);
+            (facts, gpu)
+        });
         let models = s.spawn(|| models(&settings.models));
         let gpu = s.spawn(|| gpu::probe(timeout));
         let service = s.spawn(|| service::probe(&host, port, expected, timeout));
         let platform = platform.join().expect("platform probe");
+        let onnxruntime = onnxruntime.join().expect("runtime probe");
         let wslconfig = match &platform.windows {
             Probe::Found(env) => wslconfig(&env.user_profile, timeout),
             Probe::Absent => Probe::Absent,
@@ -72,7 +78,8 @@ pub fn gather(options: &GatherOptions) -> SystemFacts {
             memory: resources::memory(),
             cpu: resources::cpu(),
             wslconfig,
-            onnxruntime: onnxruntime.join().expect("runtime probe"),
+            onnxruntime: onnxruntime.0,
+            gpu_runtime: onnxruntime.1,
             ffmpeg: ffmpeg_versions(),
             models: models.join().expect("model probe"),
             config,
@@ -118,8 +125,9 @@ fn wslconfig(user_profile: &str, timeout: Duration) -> Probe<WslConfigFile> {
     }
 }
 
+/// The runtime as a run that may use the GPU finds it (the GPU build first).
 fn runtime(explicit: Option<PathBuf>) -> RuntimeFacts {
-    let search = RuntimeSearch::from_environment(explicit);
+    let search = RuntimeSearch::from_environment(explicit).preferring_gpu(true);
     let searched = candidate_paths(&search);
     let state = match Engine::load(&search) {
         Ok(engine) => RuntimeState::Loaded {
@@ -165,15 +173,13 @@ fn models(configured: &std::collections::BTreeMap<String, PathBuf>) -> ModelFact
         .map(|(name, path)| ConfiguredModel {
             name: name.clone(),
             path: path.clone(),
-            bytes: std::fs::metadata(path)
-                .map_err(|e| e.to_string())
-                .and_then(|m| {
-                    if m.is_file() {
-                        Ok(m.len())
-                    } else {
-                        Err("not a file".into())
-                    }
-                }),
+            // The .onnx and the external data it names: a 2.7 GB model keeps
+            // nearly all its bytes beside the .onnx.
+            bytes: match std::fs::metadata(path) {
+                Ok(m) if !m.is_file() => Err("not a file".into()),
+                Ok(_) => super::onnx_size::model_bytes(path).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
         })
         .collect();
     ModelFacts {

@@ -11,6 +11,8 @@ pub mod cores;
 pub mod ffmpeg;
 mod gather;
 pub mod gpu;
+pub mod gpu_runtime;
+pub mod onnx_size;
 pub mod peak_memory;
 pub mod platform;
 pub mod resources;
@@ -74,6 +76,8 @@ pub struct SystemFacts {
     pub config: ConfigFacts,
     /// NVIDIA devices from `nvidia-smi` (`Absent` when it is not installed).
     pub gpu: Probe<Vec<gpu::GpuDevice>>,
+    /// The GPU build of ONNX Runtime and what its CUDA provider needs.
+    pub gpu_runtime: gpu_runtime::GpuRuntimeFacts,
     pub service: service::ServiceFacts,
     pub disk: resources::DiskFacts,
 }
@@ -127,7 +131,8 @@ pub struct BuiltinModel {
 pub struct ConfiguredModel {
     pub name: String,
     pub path: PathBuf,
-    /// The file's size, or why it could not be read.
+    /// The model's size on disk, the external data it names included, or why it could
+    /// not be read.
     pub bytes: Result<u64, String>,
 }
 

@@ -10,6 +10,7 @@
 //! a person nobody claims starts a new ID. Everything happens in frame order, so the
 //! IDs never depend on which worker finished first.
 
+use crate::models::blazepose::roi::box_iou;
 use crate::pose::{Person, NUM_LANDMARKS};
 
 /// A pair scores at least this to be the same person. posekit's own choice: two people
@@ -238,20 +239,6 @@ fn keypoint_similarity(
         })
         .sum();
     total / used.len() as f32
-}
-
-/// Intersection over union of two x1, y1, x2, y2 boxes; 0 for degenerate ones.
-fn box_iou(a: [f32; 4], b: [f32; 4]) -> f32 {
-    let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
-    let h = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
-    let inter = w * h;
-    let area = |r: [f32; 4]| ((r[2] - r[0]) * (r[3] - r[1])).max(0.0);
-    let union = area(a) + area(b) - inter;
-    if union > 0.0 {
-        inter / union
-    } else {
-        0.0
-    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,20 @@ pub const HMR2_SMALL: &str = concat!(
     "/tests/data/hmr2/hmr2_small.onnx"
 );
 
+/// The same model quantized by `scripts/quantize_hmr2.py` (int8 weights in
+/// `hmr2_small.int8.onnx.data` beside it; `precision = int8` in its metadata).
+pub const HMR2_SMALL_INT8: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/hmr2/hmr2_small.int8.onnx"
+);
+
+/// The CPU build of ONNX Runtime that `make setup` installs in posekit's data directory,
+/// or `None` (a test that needs it by path says it is skipped).
+pub fn cpu_runtime() -> Option<PathBuf> {
+    let path = posekit::engine::data_dir()?.join("onnxruntime/libonnxruntime.so");
+    Some(path).filter(|p| p.is_file())
+}
+
 /// `posekit ARGS` with a fresh [`Sandbox`] as its config home, for a run that needs no
 /// files of its own: `posekit(&["doctor", "--list"]).run()`.
 pub fn posekit(args: &[&str]) -> Posekit {

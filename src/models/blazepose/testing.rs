@@ -24,6 +24,7 @@ fn info(name: &str, input: &[i64], outputs: &[&[i64]]) -> ModelInfo {
             .enumerate()
             .map(|(i, s)| t(format!("Identity_{i}"), s))
             .collect(),
+        ..ModelInfo::default()
     }
 }
 

@@ -1,6 +1,6 @@
-//! HMR2.0 (4D-Humans) mesh recovery over the engine's [`Inference`] trait: every person's
-//! crop of a frame goes through the model in one batch, and each comes back as SMPL
-//! parameters plus a camera in full-image coordinates.
+//! HMR2.0 (4D-Humans) mesh recovery over the engine's [`Inference`] trait: persons' crops
+//! go through the model in batches (a frame's, or several frames' with `--hmr2-batch`),
+//! and each comes back as SMPL parameters plus a camera in full-image coordinates.
 //!
 //! The model is the user's ONNX export (`scripts/export_hmr2_onnx.py`); its contract is in
 //! `docs/hmr2-onnx.md` and is checked here at load, so a wrong file fails before the
@@ -90,29 +90,41 @@ impl Hmr2 {
         image: &RgbImage,
         boxes: &[CropBox],
     ) -> Result<Vec<Smpl>, EngineError> {
-        if boxes.is_empty() {
-            return Ok(Vec::new());
+        let rows: Vec<(&RgbImage, CropBox)> = boxes.iter().map(|b| (image, *b)).collect();
+        self.estimate_rows(&rows, rows.len().max(1))
+    }
+
+    /// Runs crops of possibly different frames, at most `max_batch` per model call, in
+    /// the order given; the result is parallel to `rows`. A GPU is filled by batches of
+    /// crops gathered across consecutive frames (`--hmr2-batch`).
+    pub fn estimate_rows(
+        &mut self,
+        rows: &[(&RgbImage, CropBox)],
+        max_batch: usize,
+    ) -> Result<Vec<Smpl>, EngineError> {
+        let mut all = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(max_batch.max(1)) {
+            let mut batch = Array4::<f32>::zeros((chunk.len(), 3, CROP_SIZE, CROP_SIZE));
+            for ((image, b), slot) in chunk.iter().zip(batch.outer_iter_mut()) {
+                let mut slot = slot;
+                let out = slot
+                    .as_slice_mut()
+                    .expect("rows of a fresh array are contiguous");
+                pre::crop_into_chw(image, b, out);
+            }
+            let outputs = self.model.run(batch.view().into_dyn())?;
+            all.extend(self.decode(&outputs, chunk)?);
         }
-        let mut batch = Array4::<f32>::zeros((boxes.len(), 3, CROP_SIZE, CROP_SIZE));
-        for (b, slot) in boxes.iter().zip(batch.outer_iter_mut()) {
-            let mut slot = slot;
-            let out = slot
-                .as_slice_mut()
-                .expect("rows of a fresh array are contiguous");
-            pre::crop_into_chw(image, b, out);
-        }
-        let outputs = self.model.run(batch.view().into_dyn())?;
-        self.decode(&outputs, image, boxes)
+        Ok(all)
     }
 
     fn decode(
         &self,
         outputs: &Outputs,
-        image: &RgbImage,
-        boxes: &[CropBox],
+        rows: &[(&RgbImage, CropBox)],
     ) -> Result<Vec<Smpl>, EngineError> {
         let model = &self.info().name;
-        let n = boxes.len();
+        let n = rows.len();
         let get = |name: &str| -> Result<Option<&[f32]>, EngineError> {
             if !outputs.names.iter().any(|o| o == name) {
                 return Ok(None);
@@ -157,11 +169,11 @@ impl Hmr2 {
         } else {
             None
         };
-        let focal = post::focal_length(image.width, image.height);
-        Ok(boxes
+        Ok(rows
             .iter()
             .enumerate()
-            .map(|(i, b)| {
+            .map(|(i, (image, b))| {
+                let focal = post::focal_length(image.width, image.height);
                 let pred_cam = [cam[3 * i], cam[3 * i + 1], cam[3 * i + 2]];
                 Smpl {
                     crop: *b,

@@ -25,6 +25,7 @@ fn contract_info() -> ModelInfo {
             tensor("betas", &[-1, 10]),
             tensor("pred_keypoints_3d", &[-1, 44, 3]),
         ],
+        ..ModelInfo::default()
     }
 }
 
