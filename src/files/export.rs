@@ -23,6 +23,7 @@ pub enum ExportFileError {
 
 /// Writes `bytes` to `dest` atomically; an existing file needs `overwrite`.
 pub fn write_new_file(dest: &Path, bytes: &[u8], overwrite: bool) -> Result<(), ExportFileError> {
+    create_parent(dest)?;
     let target = resolve_for_writing(dest)?;
     if target.exists && !overwrite {
         return Err(ExportFileError::Exists(dest.to_path_buf()));
@@ -36,6 +37,15 @@ fn write_atomically(target: &Resolved, bytes: &[u8]) -> Result<(), ExportFileErr
     temp.persist(&target.real)
         .map_err(|e| FileError::io("move the finished file to", &target.given, e))?;
     Ok(())
+}
+
+/// The folders above `dest` that are missing (`-o pose/cam01_json` in a new project).
+fn create_parent(dest: &Path) -> Result<(), FileError> {
+    match dest.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent)
+            .map_err(|e| FileError::io("create the folder", parent, e)),
+        _ => Ok(()),
+    }
 }
 
 /// A folder being written; see the module docs.
@@ -56,6 +66,7 @@ impl FolderWriter {
                 staging: None,
             }),
             Err(_) => {
+                create_parent(dest)?;
                 let staging = TempFile::folder_beside(dest);
                 std::fs::create_dir(staging.path())
                     .map_err(|e| FileError::io("create a folder beside", dest, e))?;
@@ -130,6 +141,15 @@ mod tests {
             1,
             "no temporaries"
         );
+    }
+
+    #[test]
+    fn missing_parent_folders_are_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("pose/cam01_json");
+        FolderWriter::open(&dest, false).unwrap().finish().unwrap();
+        assert!(dest.is_dir());
+        write_new_file(&dir.path().join("a/b.csv"), b"x", false).unwrap();
     }
 
     #[test]
