@@ -19,7 +19,7 @@ demo: setup build
 test: setup-test
 	cargo fmt --all -- --check
 	cargo clippy --release --all-targets -- -D warnings
-	POSEKIT_TEST_PYTHON=$(CACHE_DIR)/test-venv/bin/python cargo test --release
+	POSEKIT_TEST_PYTHON=$(CACHE_DIR)/test-venv/bin/python POSEKIT_TEST_POSE2SIM=$(CACHE_DIR)/pose2sim-venv cargo test --release
 
 setup:
 	@scripts/setup.sh

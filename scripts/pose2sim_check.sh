@@ -6,21 +6,21 @@
 #
 #   scripts/pose2sim_check.sh [WORKDIR]      (default: a new folder under /tmp)
 #
-# Builds its own venv (PyPI pose2sim==0.10.49 without its heavy optional stack, plus the
-# packages those three steps import). When the venv cannot be built it says "skipped"
-# and exits 0 without claiming anything. Needs target/release/posekit (`cargo build
+# Builds its own venv in WORKDIR (PyPI pose2sim==0.10.49 without its heavy optional stack,
+# plus scripts/requirements-pose2sim.txt), or uses the one POSE2SIM_VENV names (setup.sh
+# --with-test-tools makes it, for tests/pose2sim.rs). When the venv cannot be built it says
+# "skipped" and exits 0 without claiming anything. Needs target/release/posekit (`cargo build
 # --release`). Pose2Sim is BSD-3-Clause; its demo data comes from its wheel.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-posekit="$here/target/release/posekit"
+posekit="${POSEKIT:-$here/target/release/posekit}"
 work="${1:-$(mktemp -d /tmp/pose2sim-check.XXXXXX)}"
-venv="$work/venv"
+venv="${POSE2SIM_VENV:-$work/venv}"
 mkdir -p "$work"
 if [ ! -x "$venv/bin/python" ]; then
   if ! { python3 -m venv "$venv" &&
          "$venv/bin/pip" install -q pose2sim==0.10.49 --no-deps &&
-         "$venv/bin/pip" install -q numpy opencv-python-headless rtoml pandas scipy anytree \
-           tqdm c3d lxml matplotlib statsmodels filterpy toml ipython; }; then
+         "$venv/bin/pip" install -q --no-warn-conflicts -r "$here/scripts/requirements-pose2sim.txt"; }; then
     echo "skipped: could not build a venv with pose2sim (no package registry?)"
     exit 0
   fi

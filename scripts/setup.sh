@@ -7,6 +7,8 @@
 #      --with-test-tools also the ffmpeg tool, slurm-wlm and munge)
 #   2. ONNX Runtime's shared library, taken from the onnxruntime PyPI wheel
 #   3. the Sports2D demo clip, taken from the sports2d PyPI wheel
+#   4. with --with-test-tools: a numpy venv (the .npz read-back) and a Pose2Sim venv
+#      (the OpenPose export checked by Pose2Sim's own triangulation)
 #   --gpu: 4. the GPU build of ONNX Runtime (onnxruntime-gpu wheel) and the CUDA 13 and
 #      cuDNN 9 libraries its `cuda` and `cudnn` extras declare (NVIDIA's wheels), into
 #      $DATA_DIR/onnxruntime-gpu, beside the CPU build (never over it); with TENSORRT=1
@@ -200,8 +202,23 @@ if [[ "${1:-}" == "--gpu" ]]; then
     gpu_runtime
     exit 0
 fi
+# A venv with Pose2Sim, so tests/pose2sim.rs can run Pose2Sim's own triangulation on
+# posekit's OpenPose export (scripts/pose2sim_check.sh). About 0.8 GB.
+pose2sim_python() {
+    local venv="$CACHE_DIR/pose2sim-venv"
+    [[ -x "$venv/bin/python" ]] && "$venv/bin/python" -c "import Pose2Sim, cv2, pandas" 2>/dev/null && return
+    say "creating $venv with pose2sim 0.10.49 (for the Pose2Sim check)"
+    local here
+    here="$(cd "$(dirname "$0")" && pwd)"
+    if ! { "$PYTHON" -m venv "$venv" &&
+           "$venv/bin/pip" install --quiet --no-deps pose2sim==0.10.49 &&
+           "$venv/bin/pip" install --quiet --no-warn-conflicts -r "$here/requirements-pose2sim.txt"; } >&2; then
+        say "could not create $venv; the Pose2Sim check will be skipped"
+    fi
+}
+
 system_packages "${1:-}"
 onnx_runtime
 demo_clip
-[[ "${1:-}" == "--with-test-tools" ]] && test_python
+[[ "${1:-}" == "--with-test-tools" ]] && test_python && pose2sim_python
 exit 0

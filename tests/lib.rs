@@ -14,6 +14,7 @@ mod doctor;
 mod export;
 mod hmr2;
 mod models;
+mod pose2sim;
 mod process;
 mod safe_files;
 mod serve;
