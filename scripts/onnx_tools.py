@@ -1,4 +1,15 @@
-"""ONNX helpers shared by the conversion scripts (scripts/convert_*.py)."""
+"""Helpers shared by the model scripts (scripts/convert_*.py, scripts/quantize_hmr2.py)."""
+
+import hashlib
+
+
+def sha256_file(path):
+    """Hex sha256 of a file, read a MiB at a time (models reach gigabytes)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def converter_record(opset, preprocessing, **extra):

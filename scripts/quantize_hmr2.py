@@ -21,22 +21,15 @@ About a minute and 6 GB of memory for the 2.7 GB HMR2-size proxy.
 """
 
 import argparse
-import hashlib
 import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 
+from onnx_tools import sha256_file
+
 PINNED = {"onnx": "1.17.0", "onnxruntime": "1.31.1"}
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def tool_versions():
@@ -100,7 +93,7 @@ def main():
     if not args.model.is_file():
         sys.exit(f"quantize_hmr2: {args.model}: no such file")
 
-    source_sha = sha256_of(args.model)
+    source_sha = sha256_file(args.model)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Built under a scratch folder beside the output, then moved in: a failed run leaves
     # nothing half-written under the real names.
@@ -116,9 +109,9 @@ def main():
         staged_data = Path(tmp) / data.name
         report = {
             "model": str(out),
-            "sha256": sha256_of(staged),
+            "sha256": sha256_file(staged),
             "data": str(data),
-            "data_sha256": sha256_of(staged_data) if staged_data.exists() else None,
+            "data_sha256": sha256_file(staged_data) if staged_data.exists() else None,
             "bytes": staged.stat().st_size + (staged_data.stat().st_size if staged_data.exists() else 0),
             "precision": "int8",
             "source": str(args.model),

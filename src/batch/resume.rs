@@ -44,11 +44,7 @@ pub fn decide(previous: Option<&Ends>, expected: &Expected) -> Decision {
     let Some(previous) = previous else {
         return Decision::Run;
     };
-    let finished = previous
-        .last
-        .as_ref()
-        .is_some_and(|last| last["type"] == "summary" && last["interrupted"] == false);
-    if !finished {
+    if !previous.finished() {
         return Decision::Redo("the result has no summary of a finished run".into());
     }
     let header = &previous.header;

@@ -57,19 +57,13 @@ fn state_of(
     reports: &HashMap<PathBuf, ReportLine>,
 ) -> State {
     let output = input.result_path(out_dir);
-    if let Some(ends) = read_ends(&output) {
-        let finished = ends
-            .last
-            .as_ref()
-            .is_some_and(|l| l["type"] == "summary" && l["interrupted"] == false);
-        if finished {
-            let now = current_fingerprint(input).and_then(|f| serde_json::to_value(f).ok());
-            return match now {
-                Some(now) if ends.header["input"] == now => State::Done,
-                Some(_) => State::Stale("the input changed since its result was made".into()),
-                None => State::Stale("the input cannot be read now".into()),
-            };
-        }
+    if let Some(ends) = read_ends(&output).filter(|e| e.finished()) {
+        let now = current_fingerprint(input).and_then(|f| serde_json::to_value(f).ok());
+        return match now {
+            Some(now) if ends.header["input"] == now => State::Done,
+            Some(_) => State::Stale("the input changed since its result was made".into()),
+            None => State::Stale("the input cannot be read now".into()),
+        };
     }
     if let Some(line) = reports.get(&input.key).filter(|l| l.status == "failed") {
         return State::Failed(line.reason.clone().unwrap_or_default());

@@ -16,37 +16,15 @@ pub mod report;
 
 use serde::Serialize;
 
+use crate::models::hmr2::config::SMPL_JOINTS;
 use metrics::{Distribution, Rotation};
 use read::{Person, ResultFile, Smpl};
 
-/// Joints of the SMPL rotation report: the root, then SMPL's 23 body joints.
-pub const JOINT_NAMES: [&str; 24] = [
-    "global_orient",
-    "left_hip",
-    "right_hip",
-    "spine1",
-    "left_knee",
-    "right_knee",
-    "spine2",
-    "left_ankle",
-    "right_ankle",
-    "spine3",
-    "left_foot",
-    "right_foot",
-    "neck",
-    "left_collar",
-    "right_collar",
-    "head",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hand",
-    "right_hand",
-];
-
+/// The joints of the SMPL rotation report: the root, named after the field it comes
+/// from, then SMPL's 23 body joints.
+fn joint_names() -> impl Iterator<Item = &'static str> {
+    std::iter::once("global_orient").chain(SMPL_JOINTS[1..].iter().copied())
+}
 /// The whole comparison, as `--json` prints it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Comparison {
@@ -166,13 +144,13 @@ fn compare_smpl(pairs: &[(&Smpl, &Smpl)]) -> Option<SmplComparison> {
         return None;
     }
     let rotmat = pairs.iter().all(|(a, b)| a.has_rotmat() && b.has_rotmat());
-    let mut per_joint: Vec<Vec<f64>> = vec![Vec::new(); JOINT_NAMES.len()];
+    let mut per_joint: Vec<Vec<f64>> = vec![Vec::new(); SMPL_JOINTS.len()];
     let (mut mpjpe, mut betas, mut cam_t) = (Vec::new(), Vec::new(), Vec::new());
     let mut cam_t_relative = Vec::new();
     let mut keypoints_everywhere = true;
     for (a, b) in pairs {
         let (ra, rb) = (a.rotations(rotmat), b.rotations(rotmat));
-        for (k, (x, y)) in ra.iter().zip(&rb).enumerate().take(JOINT_NAMES.len()) {
+        for (k, (x, y)) in ra.iter().zip(&rb).enumerate().take(SMPL_JOINTS.len()) {
             per_joint[k].push(Rotation::angle_between_deg(x, y));
         }
         match (&a.keypoints_3d, &b.keypoints_3d) {
@@ -189,8 +167,7 @@ fn compare_smpl(pairs: &[(&Smpl, &Smpl)]) -> Option<SmplComparison> {
         persons: pairs.len(),
         rotations_from: if rotmat { "rotmat" } else { "axis-angle" },
         rotation_deg: Distribution::of(&all)?,
-        rotation_deg_per_joint: JOINT_NAMES
-            .iter()
+        rotation_deg_per_joint: joint_names()
             .zip(&per_joint)
             .filter_map(|(joint, errors)| {
                 let d = Distribution::of(errors)?;

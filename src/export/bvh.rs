@@ -14,33 +14,7 @@
 
 use std::fmt::Write;
 
-/// SMPL's 24 joint names, in its order.
-pub const SMPL_JOINTS: [&str; 24] = [
-    "pelvis",
-    "left_hip",
-    "right_hip",
-    "spine1",
-    "left_knee",
-    "right_knee",
-    "spine2",
-    "left_ankle",
-    "right_ankle",
-    "spine3",
-    "left_foot",
-    "right_foot",
-    "neck",
-    "left_collar",
-    "right_collar",
-    "head",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hand",
-    "right_hand",
-];
+use crate::models::hmr2::config::SMPL_JOINTS;
 
 pub type Mat3 = [[f64; 3]; 3];
 

@@ -112,6 +112,15 @@ pub struct Ends {
     pub last: Option<serde_json::Value>,
 }
 
+impl Ends {
+    /// The last line is the summary of a run that was not interrupted.
+    pub fn finished(&self) -> bool {
+        self.last
+            .as_ref()
+            .is_some_and(|last| last["type"] == "summary" && last["interrupted"] == false)
+    }
+}
+
 /// `None` when `path` is missing or not a posekit result.
 pub fn read_ends(path: &Path) -> Option<Ends> {
     use std::io::BufRead;

@@ -27,6 +27,35 @@ pub const FOCAL_LENGTH_CROP: f32 = 5000.0;
 /// Body joints in `body_pose` (SMPL has 24 joints; the root is `global_orient`).
 pub const NUM_BODY_JOINTS: usize = 23;
 pub const NUM_BETAS: usize = 10;
+/// SMPL's 24 joint names, in its order: the root (`global_orient`'s joint), then the
+/// 23 of `body_pose`.
+pub const SMPL_JOINTS: [&str; 24] = [
+    "pelvis",
+    "left_hip",
+    "right_hip",
+    "spine1",
+    "left_knee",
+    "right_knee",
+    "spine2",
+    "left_ankle",
+    "right_ankle",
+    "spine3",
+    "left_foot",
+    "right_foot",
+    "neck",
+    "left_collar",
+    "right_collar",
+    "head",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hand",
+    "right_hand",
+];
+
 /// SMPL's vertex count, for `pred_vertices`.
 pub const NUM_VERTICES: usize = 6890;
 
