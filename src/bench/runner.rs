@@ -83,7 +83,9 @@ impl<'e> RealRunner<'e> {
             .arg(&s.video)
             .arg("-o")
             .arg(self.scratch.path().join("run.poses.jsonl"))
-            .args(["--overwrite", "--json", "--mode", s.mode.name()])
+            // `--force`: every run must do the work, not find the previous run's result
+            // complete and skip it.
+            .args(["--overwrite", "--force", "--json", "--mode", s.mode.name()])
             .args(["--max-frames", &s.frames.to_string()])
             .args(["--workers", &layout.workers.to_string()])
             .args([
@@ -212,6 +214,17 @@ fn decode_first(video: &Path, count: u64, memory: u64) -> Result<(Vec<Arc<RgbIma
 fn parse_summary(stdout: &[u8]) -> Result<PipelineRun> {
     let value: serde_json::Value =
         serde_json::from_slice(stdout).context("posekit process printed no JSON summary")?;
+    // A skipped or failed run has no summary; timing it would report 0 fps.
+    if value["status"] != "done" {
+        bail!(
+            "posekit process did not run the frames (status {}, {})",
+            value["status"],
+            value["reason"]
+                .as_str()
+                .or(value["error"].as_str())
+                .unwrap_or("no reason given")
+        );
+    }
     let s = &value["summary"];
     let num = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
     let stages = &s["stages"];
@@ -237,10 +250,13 @@ mod tests {
 
     #[test]
     fn reads_the_process_summary() {
-        let line = br#"{"output":"x","render":null,"summary":{"frames":10,"fps":50.5,"peak_rss_mib":300.0,"stages":{"decode_s":0.1,"detect_s":0.2,"landmarks_s":0.3,"write_s":0.01,"render_s":0.0}},"video":"v"}"#;
+        let line = br#"{"output":"x","render":null,"status":"done","summary":{"frames":10,"fps":50.5,"peak_rss_mib":300.0,"stages":{"decode_s":0.1,"detect_s":0.2,"landmarks_s":0.3,"write_s":0.01,"render_s":0.0}},"video":"v"}"#;
         let run = parse_summary(line).unwrap();
         assert_eq!((run.frames, run.fps, run.peak_rss_mib), (10, 50.5, 300.0));
         assert_eq!(run.stages.landmarks_s, 0.3);
         assert!(parse_summary(b"oops").is_err());
+        let skipped = br#"{"output":"x","reason":"its result is complete","status":"skipped"}"#;
+        let err = parse_summary(skipped).unwrap_err().to_string();
+        assert!(err.contains("skipped") && err.contains("complete"), "{err}");
     }
 }
