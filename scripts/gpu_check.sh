@@ -94,7 +94,7 @@ run() {
     local line
     : >"$scratch/stderr"
     line=$("$posekit" process "$clip" --hmr2 "$model" --device "$device" --hmr2-batch "$batch" \
-        --ort-lib "$ORT_GPU" --max-frames "$n" --workers 1 -o "$result" --overwrite --json 2>>"$scratch/stderr")
+        --ort-lib "$ORT_GPU" --max-frames "$n" --workers 1 -o "$result" --overwrite --force --json 2>>"$scratch/stderr")
     if [[ -z "$line" ]]; then
         echo "failed: $(grep -m1 'error' "$scratch/stderr" | cut -c1-300) | | | | |"
         return

@@ -89,6 +89,12 @@ def check_binary(path: str) -> str:
     return os.path.abspath(path)
 
 
+def takes_force(path: str) -> bool:
+    """Whether this posekit binary has `process --force` (resume came with it)."""
+    help_text = subprocess.run([path, "process", "--help"], capture_output=True, text=True).stdout
+    return "--force" in help_text
+
+
 def time_command(cmd: list[str], log_dir: str, tag: str) -> tuple[float, float]:
     """Wall and CPU (user + system) seconds of one run; its output goes to files so printing
     costs nothing. CPU time is reported too because it moves less than wall time when other
@@ -134,7 +140,10 @@ def measure_clip(clip: str, max_frames: int | None, binaries: list[tuple[str, st
     for label, path in binaries:
         for w in workers:
             out = os.path.join(work, f"{len(commands)}.jsonl")
-            cmd = [path, "process", clip, "--mode", "video", "-o", out, "--overwrite"] + cap
+            # --force: a run must redo the work, not find the last run's result complete
+            # and skip it (binaries from before resume existed lack the flag).
+            redo = ["--force"] if takes_force(path) else []
+            cmd = [path, "process", clip, "--mode", "video", "-o", out, "--overwrite"] + redo + cap
             wname = "default workers" if w == "default" else f"--workers {w}"
             if w != "default":
                 cmd += ["--workers", w]

@@ -14,7 +14,7 @@
 # What is timed, each as a separate process so that start-up counts on both sides:
 #   MediaPipe  mediapipe==0.10.14, Pose(static_image_mode=False, model_complexity=1,
 #              smooth_landmarks=False), frames decoded to RGB with PyAV, process() on each;
-#   posekit    posekit process CLIP --mode video -o TMP --overwrite [--workers N].
+#   posekit    posekit process CLIP --mode video -o TMP --overwrite --force [--workers N].
 # The table gives the median wall seconds, the speed-up (MediaPipe's median / posekit's) and the
 # median CPU seconds (user + system, all threads), which other load on the machine moves less.
 # Both sides track people (MediaPipe one, posekit up to --max-people 4).

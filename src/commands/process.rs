@@ -488,6 +488,7 @@ fn options_for(args: &ProcessArgs, output: PathBuf) -> ProcessOptions {
         npz: args.npz.clone(),
         frames_done: None,
         tracking: tracking_of(&args.tracks, args.mode),
+        cores: usable_cores(),
     }
 }
 

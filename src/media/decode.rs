@@ -6,6 +6,7 @@
 //! the matrix is always set explicitly here.
 
 pub(crate) mod convert;
+mod recycle;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use ffmpeg_next as ff;
 
 use crate::image::RgbImage;
 use convert::{rotate, stream_rotation, Converter, Matrix};
+use recycle::Recycler;
 
 /// One decoded frame.
 pub struct Frame {
@@ -44,6 +46,15 @@ pub struct VideoInfo {
     pub rotation: i32,
     /// Colour matrix used for YUV→RGB, e.g. "bt709" (tagged, or assumed from the height).
     pub color_matrix: String,
+}
+
+/// How many threads FFmpeg's decoder may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecoderThreads {
+    /// One thread: the least CPU per frame, for when the pose workers take every core.
+    One,
+    /// FFmpeg's frame threads, one per core: the fastest decoding, for spare cores.
+    Auto,
 }
 
 pub enum SourceEvent {
@@ -105,6 +116,8 @@ pub struct VideoSource {
     stream_space: color::Space,
     info: VideoInfo,
     converter: Option<Converter>,
+    /// Frames handed out, written again once nobody holds them.
+    recycler: Recycler,
     decoded: frame::Video,
     next_index: u64,
     failures_in_a_row: u32,
@@ -114,7 +127,12 @@ pub struct VideoSource {
 }
 
 impl VideoSource {
+    /// Opens `path` with FFmpeg's frame threads (see [`DecoderThreads`]).
     pub fn open(path: &Path) -> Result<VideoSource, SourceError> {
+        VideoSource::open_with(path, DecoderThreads::Auto)
+    }
+
+    pub fn open_with(path: &Path, threads: DecoderThreads) -> Result<VideoSource, SourceError> {
         init_ffmpeg();
         let shown = path.display().to_string();
         let not_a_video = |reason: String| SourceError::NotAVideo {
@@ -179,11 +197,14 @@ impl VideoSource {
                     reason: e.to_string(),
                 }
             })?;
-        // Decoding runs on its own thread beside the pose workers; letting FFmpeg use
-        // frame threads keeps it ahead of them on HD VP9/H.264.
+        // Decoding runs on its own thread beside the pose workers; frame threads keep it
+        // ahead of many workers on HD VP9/H.264, at some CPU cost per frame.
         ctx.set_threading(ff::threading::Config {
             kind: ff::threading::Type::Frame,
-            count: 0,
+            count: match threads {
+                DecoderThreads::One => 1,
+                DecoderThreads::Auto => 0,
+            },
             ..Default::default()
         });
         // SAFETY: ctx owns a valid AVCodecContext that is not yet opened; pkt_timebase is
@@ -225,6 +246,7 @@ impl VideoSource {
             stream_space,
             info,
             converter: None,
+            recycler: Recycler::default(),
             decoded: frame::Video::empty(),
             next_index: 0,
             failures_in_a_row: 0,
@@ -351,17 +373,23 @@ impl VideoSource {
             Some(ts) => (ts - self.start_pts) as f64 * self.time_base,
             None => index as f64 / self.info.fps,
         };
-        let image = Converter::run(&mut self.converter, &self.decoded, self.stream_space);
+        let (converter, decoded, space) = (&mut self.converter, &self.decoded, self.stream_space);
+        let image = match self.info.rotation {
+            0 => self
+                .recycler
+                .fill(|out| Converter::run(converter, decoded, space, out)),
+            // Turned frames are rare (phone videos): converted, then copied turned.
+            deg => {
+                let mut upright = RgbImage::new(0, 0);
+                Converter::run(converter, decoded, space, &mut upright)
+                    .map(|()| Arc::new(rotate(upright, deg)))
+            }
+        };
         let image = image.map_err(|e| SourceError::Convert {
             path: self.info.path.clone(),
             reason: e.to_string(),
         })?;
-        let image = rotate(image, self.info.rotation);
-        Ok(SourceEvent::Frame(Frame {
-            index,
-            t,
-            image: Arc::new(image),
-        }))
+        Ok(SourceEvent::Frame(Frame { index, t, image }))
     }
 }
 

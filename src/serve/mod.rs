@@ -200,6 +200,7 @@ fn job_template(config: &ServeConfig) -> ProcessOptions {
             smoothing: Smoothing::VIDEO_DEFAULT,
             ..TrackingOptions::default()
         },
+        cores: crate::system::resources::usable_cores(),
     }
 }
 

@@ -24,13 +24,15 @@ pub(crate) struct Converter {
 unsafe impl Send for Converter {}
 
 impl Converter {
-    /// Converts `f` to packed RGB, (re)building the scaler in `slot` when the layout or
-    /// colour tags differ from the last frame's (size changes mid-stream, spliced files).
+    /// Converts `f` to packed RGB into `out` (resized to the frame, every byte written),
+    /// (re)building the scaler in `slot` when the layout or colour tags differ from the
+    /// last frame's (size changes mid-stream, spliced files).
     pub(crate) fn run(
         slot: &mut Option<Converter>,
         f: &frame::Video,
         stream_space: color::Space,
-    ) -> Result<RgbImage, ff::Error> {
+        out: &mut RgbImage,
+    ) -> Result<(), ff::Error> {
         let key = (
             f.format(),
             f.width(),
@@ -45,19 +47,23 @@ impl Converter {
         // swscale writes straight into the packed image (stride = width × 3), so the
         // conversion is the frame's only copy: no padded frame repacked row by row.
         let (w, h) = (f.width() as usize, f.height() as usize);
+        let len = w * h * 3;
         // swscale's output loops may write a little past the last pixel (whole vectors
-        // at the end of a row), so the buffer has one spare row, cut off afterwards.
-        let mut data = vec![0u8; (h + 1) * w * 3 + SWS_SLACK];
+        // at the end of a row), so the buffer has room for one spare row beyond `len`.
+        // The bytes are not zeroed first: swscale writes every one of them.
+        out.data.clear();
+        out.data.reserve((h + 1) * w * 3 + SWS_SLACK);
         let dst_data: [*mut u8; 4] = [
-            data.as_mut_ptr(),
+            out.data.as_mut_ptr(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
         ];
         let dst_stride: [std::ffi::c_int; 4] = [(w * 3) as std::ffi::c_int, 0, 0, 0];
         // SAFETY: the scaler was built for exactly this frame's format and size (its key);
-        // `f`'s planes and strides come from the decoder; `data` holds `h` rows of
-        // `w * 3` bytes, which is what an RGB24 output of `w × h` writes, plus slack.
+        // `f`'s planes and strides come from the decoder; `out.data` has capacity for `h`
+        // rows of `w * 3` bytes, which is what an RGB24 output of `w × h` writes, plus
+        // slack.
         let rows = unsafe {
             let src = f.as_ptr();
             ff::ffi::sws_scale(
@@ -73,12 +79,10 @@ impl Converter {
         if rows != h as std::ffi::c_int {
             return Err(ff::Error::from(rows.min(-1)));
         }
-        data.truncate(w * h * 3);
-        Ok(RgbImage {
-            width: w as u32,
-            height: h as u32,
-            data,
-        })
+        // SAFETY: swscale returned all `h` rows, so the first `len` bytes are written.
+        unsafe { out.data.set_len(len) };
+        (out.width, out.height) = (w as u32, h as u32);
+        Ok(())
     }
 
     fn new(key: ConverterKey, stream_space: color::Space) -> Result<Converter, ff::Error> {
