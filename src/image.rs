@@ -38,6 +38,33 @@ impl RgbImage {
     }
 }
 
+/// What the overlay paints on: a packed RGB image here, the encoder's YUV frame in
+/// `media::encode`. Painting is opaque, a row span at a time.
+pub trait Canvas {
+    fn width(&self) -> u32;
+    fn height(&self) -> u32;
+    /// Paints pixels `x0..x1` of row `y` in `rgb`; the caller keeps them inside.
+    fn fill_row(&mut self, y: u32, x0: u32, x1: u32, rgb: [u8; 3]);
+}
+
+impl Canvas for RgbImage {
+    fn width(&self) -> u32 {
+        self.width
+    }
+
+    fn height(&self) -> u32 {
+        self.height
+    }
+
+    fn fill_row(&mut self, y: u32, x0: u32, x1: u32, rgb: [u8; 3]) {
+        let start = (y as usize * self.width as usize + x0 as usize) * 3;
+        let end = start + (x1 - x0) as usize * 3;
+        for px in self.data[start..end].chunks_exact_mut(3) {
+            px.copy_from_slice(&rgb);
+        }
+    }
+}
+
 /// A rectangle in frame pixels, rotated by `rotation` radians about its centre
 /// (positive turns the rectangle's x axis towards the frame's +y, i.e. clockwise on screen).
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -185,6 +185,7 @@ impl FrameSource for MemorySource<'_> {
             index,
             t: index as f64 / self.info.fps.max(1.0),
             image,
+            picture: None,
         })))
     }
 }

@@ -15,6 +15,7 @@ use std::sync::Once;
 use ff::{codec, color, format, frame, media, Packet};
 use ffmpeg_next as ff;
 
+use super::CodecThreads;
 use crate::image::RgbImage;
 use convert::{rotate, stream_rotation, Converter, Matrix};
 use recycle::Recycler;
@@ -28,6 +29,37 @@ pub struct Frame {
     pub t: f64,
     /// Shared, so that whoever holds a frame (a worker, the overlay) never copies it.
     pub image: Arc<RgbImage>,
+    /// The decoder's own picture, when it was asked for and can be encoded as it is
+    /// (see [`SourcePicture`]).
+    pub picture: Option<Arc<SourcePicture>>,
+}
+
+/// A decoded frame's 8-bit 4:2:0 YUV picture, shared with the decoder by reference (no
+/// copy). The overlay encodes it with the skeletons drawn on, which spares converting
+/// the frame back from RGB: that conversion was a quarter of what `--render` cost.
+/// Only upright, limited-range yuv420p pictures are kept, the common case; others go
+/// the RGB way.
+pub struct SourcePicture {
+    pub(crate) frame: frame::Video,
+    /// The matrix the YUV was made with, so that it is only reused under the same one.
+    pub(crate) matrix: Matrix,
+}
+
+/// How a video is decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeOptions {
+    pub threads: CodecThreads,
+    /// Keep each frame's [`SourcePicture`] (the overlay wants it).
+    pub keep_pictures: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            threads: CodecThreads::Auto,
+            keep_pictures: false,
+        }
+    }
 }
 
 /// What the file says about its video, as posekit will deliver it.
@@ -46,15 +78,6 @@ pub struct VideoInfo {
     pub rotation: i32,
     /// Colour matrix used for YUV→RGB, e.g. "bt709" (tagged, or assumed from the height).
     pub color_matrix: String,
-}
-
-/// How many threads FFmpeg's decoder may use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DecoderThreads {
-    /// One thread: the least CPU per frame, for when the pose workers take every core.
-    One,
-    /// FFmpeg's frame threads, one per core: the fastest decoding, for spare cores.
-    Auto,
 }
 
 pub enum SourceEvent {
@@ -118,6 +141,7 @@ pub struct VideoSource {
     converter: Option<Converter>,
     /// Frames handed out, written again once nobody holds them.
     recycler: Recycler,
+    keep_pictures: bool,
     decoded: frame::Video,
     next_index: u64,
     failures_in_a_row: u32,
@@ -127,12 +151,12 @@ pub struct VideoSource {
 }
 
 impl VideoSource {
-    /// Opens `path` with FFmpeg's frame threads (see [`DecoderThreads`]).
+    /// Opens `path` with FFmpeg's frame threads (see [`CodecThreads`]) and RGB frames only.
     pub fn open(path: &Path) -> Result<VideoSource, SourceError> {
-        VideoSource::open_with(path, DecoderThreads::Auto)
+        VideoSource::open_with(path, DecodeOptions::default())
     }
 
-    pub fn open_with(path: &Path, threads: DecoderThreads) -> Result<VideoSource, SourceError> {
+    pub fn open_with(path: &Path, options: DecodeOptions) -> Result<VideoSource, SourceError> {
         init_ffmpeg();
         let shown = path.display().to_string();
         let not_a_video = |reason: String| SourceError::NotAVideo {
@@ -201,9 +225,9 @@ impl VideoSource {
         // ahead of many workers on HD VP9/H.264, at some CPU cost per frame.
         ctx.set_threading(ff::threading::Config {
             kind: ff::threading::Type::Frame,
-            count: match threads {
-                DecoderThreads::One => 1,
-                DecoderThreads::Auto => 0,
+            count: match options.threads {
+                CodecThreads::One => 1,
+                CodecThreads::Auto => 0,
             },
             ..Default::default()
         });
@@ -247,6 +271,7 @@ impl VideoSource {
             info,
             converter: None,
             recycler: Recycler::default(),
+            keep_pictures: options.keep_pictures,
             decoded: frame::Video::empty(),
             next_index: 0,
             failures_in_a_row: 0,
@@ -389,7 +414,34 @@ impl VideoSource {
             path: self.info.path.clone(),
             reason: e.to_string(),
         })?;
-        Ok(SourceEvent::Frame(Frame { index, t, image }))
+        let picture = self.keep_pictures.then(|| self.picture()).flatten();
+        Ok(SourceEvent::Frame(Frame {
+            index,
+            t,
+            image,
+            picture,
+        }))
+    }
+
+    /// The decoded picture by reference, when it is one the overlay can encode as it is.
+    fn picture(&self) -> Option<Arc<SourcePicture>> {
+        let f = &self.decoded;
+        let plain = f.format() == ff::format::Pixel::YUV420P
+            && f.color_range() != color::Range::JPEG
+            && self.info.rotation == 0;
+        if !plain {
+            return None;
+        }
+        let mut shared = frame::Video::empty();
+        // SAFETY: both frames are valid; av_frame_ref only adds references to the
+        // decoder's buffers (the decoder unrefs its own frame before reusing it).
+        let ok = unsafe { ff::ffi::av_frame_ref(shared.as_mut_ptr(), f.as_ptr()) } >= 0;
+        ok.then(|| {
+            Arc::new(SourcePicture {
+                frame: shared,
+                matrix: Matrix::resolve(f.color_space(), self.stream_space, f.height()),
+            })
+        })
     }
 }
 

@@ -16,9 +16,10 @@ use ff::{codec, color, encoder, format, frame, Dictionary, Packet, Rational};
 use ffmpeg_next as ff;
 
 use super::decode::convert::{set_colorspace, Matrix};
-use super::decode::init_ffmpeg;
+use super::decode::{init_ffmpeg, SourcePicture};
+use super::CodecThreads;
 use crate::files::{keep, resolve_for_writing, Resolved, TempFile};
-use crate::image::RgbImage;
+use crate::image::{Canvas, RgbImage};
 
 /// The container comment of every overlay posekit writes.
 const CONTAINER_COMMENT: &str = "posekit overlay";
@@ -67,6 +68,8 @@ pub struct Renderer {
     scaler: Scaler,
     rgb: frame::Video,
     yuv: frame::Video,
+    /// The matrix the video is encoded and tagged with.
+    matrix: Matrix,
     width: u32,
     height: u32,
     encoder_tb: Rational,
@@ -85,7 +88,13 @@ impl Renderer {
     /// yuv420p needs even sizes, so an odd width or height is padded by one pixel on the
     /// right or bottom, repeating the last column or row (no visible border, and nothing
     /// of the picture is cropped): a 1768×993 input gives a 1768×994 video.
-    pub fn create(path: &Path, width: u32, height: u32, fps: f64) -> Result<Renderer, RenderError> {
+    pub fn create(
+        path: &Path,
+        width: u32,
+        height: u32,
+        fps: f64,
+        threads: CodecThreads,
+    ) -> Result<Renderer, RenderError> {
         init_ffmpeg();
         let shown = path.display().to_string();
         let create_err = |reason: String| RenderError::Create {
@@ -193,6 +202,15 @@ impl Renderer {
             }
         }
         enc.set_flags(flags);
+        if threads == CodecThreads::One {
+            enc.set_threading(ff::threading::Config {
+                kind: ff::threading::Type::Frame,
+                count: 1,
+                ..Default::default()
+            });
+            // libx264 takes its own thread count from its options, not the context's.
+            options.set("threads", "1");
+        }
         let encoder = enc
             .open_with(options)
             .map_err(|e| no_encoder(format!("{}: {e}", codec.name())))?;
@@ -223,6 +241,7 @@ impl Renderer {
             scaler: Scaler(scaler),
             rgb: frame::Video::new(Pixel::RGB24, w, h),
             yuv: frame::Video::new(Pixel::YUV420P, w, h),
+            matrix,
             width,
             height,
             encoder_tb: rate.invert(),
@@ -233,8 +252,16 @@ impl Renderer {
         })
     }
 
-    /// Appends one frame; frames are shown in the order written, one per 1/fps.
-    pub fn write(&mut self, image: &RgbImage) -> Result<(), RenderError> {
+    /// Appends one frame with `draw` painted on it; frames are shown in the order
+    /// written, one per 1/fps. `picture`, the decoder's YUV of the same frame, is
+    /// encoded as it is when it fits (same size, even, same matrix): nothing is then
+    /// converted. Otherwise `image` is converted, and painted on before that.
+    pub fn write(
+        &mut self,
+        image: &RgbImage,
+        picture: Option<&SourcePicture>,
+        draw: impl FnOnce(&mut dyn Canvas),
+    ) -> Result<(), RenderError> {
         if (image.width, image.height) != (self.width, self.height) {
             return Err(RenderError::FrameSize {
                 path: self.target.given.display().to_string(),
@@ -244,17 +271,39 @@ impl Renderer {
                 want_h: self.height,
             });
         }
-        pad_into(image, &mut self.rgb);
-        self.scaler
-            .0
-            .run(&self.rgb, &mut self.yuv)
-            .map_err(|e| self.write_err(e))?;
+        match picture.filter(|p| self.fits(p)) {
+            Some(picture) => {
+                copy_planes(&picture.frame, &mut self.yuv);
+                draw(&mut YuvCanvas::new(&mut self.yuv, self.matrix, image));
+            }
+            None => {
+                pad_into(image, &mut self.rgb);
+                draw(&mut RgbCanvas {
+                    frame: &mut self.rgb,
+                    width: image.width,
+                    height: image.height,
+                });
+                self.scaler
+                    .0
+                    .run(&self.rgb, &mut self.yuv)
+                    .map_err(|e| self.write_err(e))?;
+            }
+        }
         self.yuv.set_pts(Some(self.next_pts));
         self.next_pts += 1;
         self.encoder
             .send_frame(&self.yuv)
             .map_err(|e| self.write_err(e))?;
         self.write_packets()
+    }
+
+    /// Whether `picture` can be encoded as it is: the encoder's own size (so even) and
+    /// matrix, in the encoder's yuv420p.
+    fn fits(&self, picture: &SourcePicture) -> bool {
+        let f = &picture.frame;
+        (f.width(), f.height()) == (self.yuv.width(), self.yuv.height())
+            && f.format() == self.yuv.format()
+            && picture.matrix == self.matrix
     }
 
     /// Flushes the encoder, writes the trailer and moves the file to its final name, or
@@ -312,6 +361,92 @@ pub fn is_posekit_video(path: &Path) -> bool {
         .is_ok_and(|input| input.metadata().get("comment") == Some(CONTAINER_COMMENT))
 }
 
+/// Copies the three planes of a yuv420p frame into another of the same size.
+fn copy_planes(src: &frame::Video, dst: &mut frame::Video) {
+    let (w, h) = (src.width() as usize, src.height() as usize);
+    for (plane, (pw, ph)) in [(w, h), (w / 2, h / 2), (w / 2, h / 2)]
+        .into_iter()
+        .enumerate()
+    {
+        let (from, to) = (src.stride(plane), dst.stride(plane));
+        let (src_data, dst_data) = (src.data(plane), dst.data_mut(plane));
+        for row in 0..ph {
+            dst_data[row * to..][..pw].copy_from_slice(&src_data[row * from..][..pw]);
+        }
+    }
+}
+
+/// The encoder's RGB frame (row-padded) as a canvas the size of the picture in it.
+struct RgbCanvas<'a> {
+    frame: &'a mut frame::Video,
+    width: u32,
+    height: u32,
+}
+
+impl Canvas for RgbCanvas<'_> {
+    fn width(&self) -> u32 {
+        self.width
+    }
+
+    fn height(&self) -> u32 {
+        self.height
+    }
+
+    fn fill_row(&mut self, y: u32, x0: u32, x1: u32, rgb: [u8; 3]) {
+        let stride = self.frame.stride(0);
+        let row = &mut self.frame.data_mut(0)[y as usize * stride..];
+        for px in row[x0 as usize * 3..x1 as usize * 3].chunks_exact_mut(3) {
+            px.copy_from_slice(&rgb);
+        }
+    }
+}
+
+/// A yuv420p frame as a canvas: each span sets luma at full resolution and the chroma
+/// samples it touches (so a colour edge may bleed by one pixel, as 4:2:0 always does).
+struct YuvCanvas<'a> {
+    frame: &'a mut frame::Video,
+    matrix: Matrix,
+    width: u32,
+    height: u32,
+    /// The last colour painted and its Y, Cb, Cr: a frame paints a handful of colours.
+    last: ([u8; 3], [u8; 3]),
+}
+
+impl<'a> YuvCanvas<'a> {
+    fn new(frame: &'a mut frame::Video, matrix: Matrix, image: &RgbImage) -> Self {
+        YuvCanvas {
+            frame,
+            matrix,
+            width: image.width,
+            height: image.height,
+            last: ([0; 3], matrix.yuv_of([0; 3])),
+        }
+    }
+}
+
+impl Canvas for YuvCanvas<'_> {
+    fn width(&self) -> u32 {
+        self.width
+    }
+
+    fn height(&self) -> u32 {
+        self.height
+    }
+
+    fn fill_row(&mut self, y: u32, x0: u32, x1: u32, rgb: [u8; 3]) {
+        if self.last.0 != rgb {
+            self.last = (rgb, self.matrix.yuv_of(rgb));
+        }
+        let ([luma, cb, cr], (x0, x1, y)) = (self.last.1, (x0 as usize, x1 as usize, y as usize));
+        let stride = self.frame.stride(0);
+        self.frame.data_mut(0)[y * stride..][x0..x1].fill(luma);
+        for (plane, value) in [(1, cb), (2, cr)] {
+            let stride = self.frame.stride(plane);
+            self.frame.data_mut(plane)[y / 2 * stride..][x0 / 2..x1.div_ceil(2)].fill(value);
+        }
+    }
+}
+
 /// Copies packed RGB into the (even-sized, row-padded) frame, repeating the last column
 /// and row into the padding.
 fn pad_into(image: &RgbImage, dst: &mut frame::Video) {
@@ -351,9 +486,9 @@ mod tests {
     fn round_trip(name: &str, w: u32, h: u32) -> (VideoSource, Vec<RgbImage>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
-        let mut r = Renderer::create(&path, w, h, 25.0).unwrap();
+        let mut r = Renderer::create(&path, w, h, 25.0, CodecThreads::Auto).unwrap();
         for i in 0..10 {
-            r.write(&synthetic(w, h, i)).unwrap();
+            r.write(&synthetic(w, h, i), None, |_| {}).unwrap();
         }
         r.finish(false).unwrap();
         let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
@@ -416,6 +551,99 @@ mod tests {
         assert_eq!((src.info().codec.as_str(), frames.len()), ("h264", 10));
     }
 
+    /// Renders `frames` frames of `clip`, painting a 20×10 white block at (8, 8) on each,
+    /// from the decoder's YUV pictures when `pictures`, else from RGB; decodes the result.
+    fn render_clip(clip: &Path, pictures: bool, frames: usize) -> (Vec<RgbImage>, Vec<RgbImage>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("overlay.mp4");
+        let options = crate::media::decode::DecodeOptions {
+            keep_pictures: pictures,
+            ..Default::default()
+        };
+        let mut src = VideoSource::open_with(clip, options).unwrap();
+        let (w, h) = (src.info().width, src.info().height);
+        let mut r = Renderer::create(&path, w, h, 25.0, CodecThreads::Auto).unwrap();
+        let mut originals = Vec::new();
+        while let Some(ev) = src.next_event() {
+            let SourceEvent::Frame(f) = ev.unwrap() else {
+                continue;
+            };
+            assert_eq!(
+                f.picture.is_some(),
+                pictures,
+                "a picture only when asked for"
+            );
+            if let Some(picture) = &f.picture {
+                assert!(
+                    r.fits(picture),
+                    "the clip's pictures are encoded as they are"
+                );
+            }
+            let paint = |c: &mut dyn Canvas| (8..18).for_each(|y| c.fill_row(y, 8, 28, [255; 3]));
+            r.write(&f.image, f.picture.as_deref(), paint).unwrap();
+            originals.push((*f.image).clone());
+            if originals.len() == frames {
+                break;
+            }
+        }
+        r.finish(false).unwrap();
+        let mut out = VideoSource::open(&path).unwrap();
+        let mut rendered = Vec::new();
+        while let Some(ev) = out.next_event() {
+            if let SourceEvent::Frame(f) = ev.unwrap() {
+                rendered.push((*f.image).clone());
+            }
+        }
+        (originals, rendered)
+    }
+
+    #[test]
+    fn pictures_encoded_as_decoded_look_like_the_rgb_way_with_the_drawing_on() {
+        let clip = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sports2d_clip.webm");
+        let (originals, direct) = render_clip(&clip, true, 6);
+        let (_, via_rgb) = render_clip(&clip, false, 6);
+        assert_eq!((direct.len(), via_rgb.len()), (6, 6));
+        for (i, ((orig, a), b)) in originals.iter().zip(&direct).zip(&via_rgb).enumerate() {
+            // The painted block is white both ways (limited-range white, decoded back).
+            for (x, y) in [(10, 10), (26, 16)] {
+                assert!(
+                    a.pixel(x, y).iter().all(|&v| v >= 240),
+                    "frame {i}: {:?}",
+                    a.pixel(x, y)
+                );
+                assert!(
+                    b.pixel(x, y).iter().all(|&v| v >= 240),
+                    "frame {i}: {:?}",
+                    b.pixel(x, y)
+                );
+            }
+            // Away from it, the picture is the source's, either way, up to compression.
+            let mean_err = |img: &RgbImage| {
+                let sum: u64 = (img.data.iter().zip(&orig.data))
+                    .skip(img.width as usize * 3 * 40)
+                    .map(|(p, q)| u64::from(p.abs_diff(*q)))
+                    .sum();
+                sum as f64 / (img.data.len() - img.width as usize * 3 * 40) as f64
+            };
+            let (direct_err, rgb_err) = (mean_err(a), mean_err(b));
+            assert!(
+                direct_err < 4.0 && rgb_err < 4.0,
+                "frame {i}: {direct_err} / {rgb_err}"
+            );
+        }
+    }
+
+    #[test]
+    fn colours_become_limited_range_yuv_under_each_matrix() {
+        for m in [Matrix::Bt601, Matrix::Bt709, Matrix::Bt2020] {
+            assert_eq!(m.yuv_of([255; 3]), [235, 128, 128]);
+            assert_eq!(m.yuv_of([0; 3]), [16, 128, 128]);
+        }
+        // Red under BT.709 and BT.601, as the standards' tables give it.
+        assert_eq!(Matrix::Bt709.yuv_of([255, 0, 0]), [63, 102, 240]);
+        assert_eq!(Matrix::Bt601.yuv_of([255, 0, 0]), [81, 90, 240]);
+    }
+
     #[test]
     fn source_and_renderer_can_move_to_their_threads() {
         fn assert_send<T: Send>() {}
@@ -427,12 +655,14 @@ mod tests {
     fn bad_paths_and_sizes_give_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("no/such/folder/out.mp4");
-        let err = Renderer::create(&path, 64, 64, 30.0).err().unwrap();
+        let err = Renderer::create(&path, 64, 64, 30.0, CodecThreads::Auto)
+            .err()
+            .unwrap();
         assert!(matches!(err, RenderError::Create { .. }), "{err}");
         assert!(err.to_string().contains("no/such/folder/out.mp4"), "{err}");
         let path = dir.path().join("out.mp4");
-        let mut r = Renderer::create(&path, 64, 64, 30.0).unwrap();
-        let err = r.write(&RgbImage::new(32, 32)).unwrap_err();
+        let mut r = Renderer::create(&path, 64, 64, 30.0, CodecThreads::Auto).unwrap();
+        let err = r.write(&RgbImage::new(32, 32), None, |_| {}).unwrap_err();
         assert!(matches!(err, RenderError::FrameSize { .. }), "{err}");
         drop(r);
         assert_eq!(

@@ -68,6 +68,7 @@ impl ImageSequence {
                 index,
                 t: index as f64 / self.info.fps,
                 image: Arc::new(image),
+                picture: None,
             }),
             Err(reason) => SourceEvent::Skipped {
                 index,

@@ -9,3 +9,13 @@ pub mod encode;
 pub mod images;
 pub mod still;
 pub mod versions;
+
+/// How many threads FFmpeg's decoder or encoder may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodecThreads {
+    /// One thread: the least CPU per frame, for when the pose workers take every core.
+    One,
+    /// The codec's own choice (frame threads, about one per core): the fastest, at some
+    /// CPU cost per frame, for when there are cores to spare.
+    Auto,
+}

@@ -1,7 +1,7 @@
 //! A person's `track_id` on the overlay: digits from a 3 × 5 pixel font, scaled, on a
 //! dark plate, in the colour that ID gets everywhere on the overlay.
 
-use crate::image::RgbImage;
+use crate::image::Canvas;
 
 /// Rows of each digit, top to bottom, 3 bits each (left bit first).
 const DIGITS: [[u8; 5]; 10] = [
@@ -38,7 +38,7 @@ pub fn id_colour(id: u32) -> [u8; 3] {
 
 /// Writes `id` with its top-left corner at (x, y), each font pixel `scale` px wide;
 /// clipped to the image.
-pub fn draw_id(image: &mut RgbImage, id: u32, x: i64, y: i64, scale: i64, rgb: [u8; 3]) {
+pub fn draw_id(image: &mut dyn Canvas, id: u32, x: i64, y: i64, scale: i64, rgb: [u8; 3]) {
     let text = id.to_string();
     let (w, h) = ((4 * text.len() as i64 + 1) * scale, 7 * scale);
     fill_rect(image, x, y, w, h, PLATE);
@@ -61,19 +61,21 @@ pub fn label_height(scale: i64) -> i64 {
     7 * scale
 }
 
-fn fill_rect(image: &mut RgbImage, x: i64, y: i64, w: i64, h: i64, rgb: [u8; 3]) {
-    let (iw, ih) = (image.width as i64, image.height as i64);
+fn fill_rect(image: &mut dyn Canvas, x: i64, y: i64, w: i64, h: i64, rgb: [u8; 3]) {
+    let (iw, ih) = (image.width() as i64, image.height() as i64);
+    let (x0, x1) = (x.max(0), (x + w).min(iw));
+    if x0 >= x1 {
+        return;
+    }
     for py in y.max(0)..(y + h).min(ih) {
-        for px in x.max(0)..(x + w).min(iw) {
-            let i = ((py * iw + px) * 3) as usize;
-            image.data[i..i + 3].copy_from_slice(&rgb);
-        }
+        image.fill_row(py as u32, x0 as u32, x1 as u32, rgb);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::image::RgbImage;
 
     #[test]
     fn digits_are_drawn_in_the_colour_on_a_plate() {

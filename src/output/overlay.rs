@@ -2,7 +2,7 @@
 //! joints, in plain Rust so that it is testable without FFmpeg or a display.
 
 use super::label::{draw_id, id_colour, label_height};
-use crate::image::RgbImage;
+use crate::image::Canvas;
 use crate::pose::{Person, NUM_LANDMARKS};
 
 /// Which side of the body a bone belongs to; the sides get distinct colours so that a
@@ -67,11 +67,11 @@ fn landmark_side(i: usize) -> Side {
 /// on each landmark with visibility ≥ `min_visibility`. Line width scales with the frame
 /// (2 px up to 800 px wide, then width/400) so overlays read the same at any size.
 /// Anything outside the image is clipped; non-finite coordinates are skipped.
-pub fn draw_persons(image: &mut RgbImage, persons: &[Person], min_visibility: f32) {
-    if image.width == 0 || image.height == 0 {
+pub fn draw_persons(image: &mut dyn Canvas, persons: &[Person], min_visibility: f32) {
+    if image.width() == 0 || image.height() == 0 {
         return;
     }
-    let thickness = (image.width / 400).max(2) as f32;
+    let thickness = (image.width() / 400).max(2) as f32;
     for person in persons {
         let [x1, y1, x2, y2] = person.bbox;
         let box_width = (thickness / 2.0).max(1.0);
@@ -117,13 +117,13 @@ pub fn draw_persons(image: &mut RgbImage, persons: &[Person], min_visibility: f3
 
 /// A line `thickness` px wide with round ends: the segment is first clipped to the image
 /// (so points far outside cost nothing), then discs are stamped one pixel apart.
-fn draw_line(image: &mut RgbImage, a: (f32, f32), b: (f32, f32), thickness: f32, rgb: [u8; 3]) {
+fn draw_line(image: &mut dyn Canvas, a: (f32, f32), b: (f32, f32), thickness: f32, rgb: [u8; 3]) {
     let r = thickness / 2.0;
     let bounds = (
         -r,
         -r,
-        image.width as f32 - 1.0 + r,
-        image.height as f32 - 1.0 + r,
+        image.width() as f32 - 1.0 + r,
+        image.height() as f32 - 1.0 + r,
     );
     let Some((a, b)) = clip(a, b, bounds) else {
         return;
@@ -174,28 +174,33 @@ fn clip(
     Some((at(t0), at(t1)))
 }
 
-/// Sets every pixel whose centre lies within `r` of (cx, cy).
-fn fill_circle(image: &mut RgbImage, cx: f32, cy: f32, r: f32, rgb: [u8; 3]) {
+/// Sets every pixel whose centre lies within `r` of (cx, cy): on each row, the pixels
+/// inside form one span (the disc is convex), painted at once.
+fn fill_circle(image: &mut dyn Canvas, cx: f32, cy: f32, r: f32, rgb: [u8; 3]) {
     if !(cx.is_finite() && cy.is_finite()) {
         return;
     }
-    let (w, h) = (image.width as i64, image.height as i64);
+    let (w, h) = (image.width() as i64, image.height() as i64);
     let xs = ((cx - r).floor() as i64).max(0)..=((cx + r).ceil() as i64).min(w - 1);
     let ys = ((cy - r).floor() as i64).max(0)..=((cy + r).ceil() as i64).min(h - 1);
     for y in ys {
-        for x in xs.clone() {
-            let (dx, dy) = (x as f32 - cx, y as f32 - cy);
-            if dx * dx + dy * dy <= r * r {
-                let i = ((y * w + x) * 3) as usize;
-                image.data[i..i + 3].copy_from_slice(&rgb);
-            }
-        }
+        let dy = y as f32 - cy;
+        let inside = |x: &i64| {
+            let dx = *x as f32 - cx;
+            dx * dx + dy * dy <= r * r
+        };
+        let Some(first) = xs.clone().find(inside) else {
+            continue;
+        };
+        let last = xs.clone().rev().find(inside).unwrap_or(first);
+        image.fill_row(y as u32, first as u32, last as u32 + 1, rgb);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::image::RgbImage;
 
     fn lit(img: &RgbImage) -> Vec<(u32, u32)> {
         (0..img.height)

@@ -14,9 +14,10 @@ use super::sink::{OutputKind, Sink};
 use super::sinks::{JsonlSink, NpzSink, OverlaySink};
 use super::workers::LoadedModels;
 use crate::files::fingerprint::{self, Fingerprint};
-use crate::media::decode::{DecoderThreads, SourceError, VideoInfo, VideoSource};
+use crate::media::decode::{DecodeOptions, SourceError, VideoInfo, VideoSource};
 use crate::media::encode::Renderer;
 use crate::media::images::ImageSequence;
+use crate::media::CodecThreads;
 use crate::output::jsonl::JsonlWriter;
 use crate::output::wire::{Header, Settings, Summary};
 use crate::tracking::butterworth::Butterworth;
@@ -50,9 +51,9 @@ impl Input {
         }
     }
 
-    fn open(&self, threads: DecoderThreads) -> Result<Box<dyn FrameSource>, SourceError> {
+    fn open(&self, decode: DecodeOptions) -> Result<Box<dyn FrameSource>, SourceError> {
         Ok(match self {
-            Input::Video(path) => Box::new(VideoSource::open_with(path, threads)?),
+            Input::Video(path) => Box::new(VideoSource::open_with(path, decode)?),
             Input::Images {
                 folder,
                 frames,
@@ -89,20 +90,22 @@ pub struct ProcessOptions {
     /// Identities, gap filling and smoothing.
     pub tracking: TrackingOptions,
     /// The cores this run may use (`system::resources::usable_cores`): with the
-    /// workers' threads, they decide how the decoder threads ([`decoder_threads`]).
+    /// workers' threads, they decide how the decoder and encoder thread
+    /// ([`codec_threads`]).
     pub cores: usize,
 }
 
-/// FFmpeg's frame threads cost CPU: decoding the Sports2D clip's 230 frames took 1.34 s
-/// of CPU with two of them against 1.14 s with one, measured here. They pay only when a
-/// spare core runs them. When the workers' threads already take every core of a small
-/// machine, one decoder thread (about 200 HD VP9 frames a second) keeps ahead of workers
-/// that each need 15–30 ms a frame, and the CPU saved goes to the models. On more than
-/// four cores, many workers could outrun one decoder thread, so FFmpeg threads as it likes.
-pub fn decoder_threads(cores: usize, pose_threads: usize) -> DecoderThreads {
+/// Codec threads cost CPU. Measured here on the Sports2D clip's 230 frames: decoding took
+/// 1.34 s of CPU with FFmpeg's frame threads against 1.14 s with one thread, and x264
+/// (ultrafast) 2.59 s against 1.92 s. They pay only when a spare core runs them. When the
+/// workers' threads already take every core of a small machine, one thread each (about
+/// 200 decoded and 120 encoded HD frames a second) keeps ahead of workers that need 15–30
+/// ms a frame each, and the CPU saved goes to the models. On more than four cores, many
+/// workers could outrun one codec thread, so FFmpeg threads as it likes.
+pub fn codec_threads(cores: usize, pose_threads: usize) -> CodecThreads {
     match pose_threads >= cores && cores <= 4 {
-        true => DecoderThreads::One,
-        false => DecoderThreads::Auto,
+        true => CodecThreads::One,
+        false => CodecThreads::Auto,
     }
 }
 
@@ -133,7 +136,11 @@ pub fn process_file(
         source: e,
     })?;
     let pose_threads = models.workers.len() * models.threads_per_worker;
-    let mut source = input.open(decoder_threads(options.cores, pose_threads))?;
+    let threads = codec_threads(options.cores, pose_threads);
+    let mut source = input.open(DecodeOptions {
+        threads,
+        keep_pictures: options.render.is_some(),
+    })?;
     let info = source.info().clone();
     let offline = offline_filter(&options.tracking, info.fps)?;
     let mut writer = JsonlWriter::create(&options.output)?;
@@ -152,7 +159,7 @@ pub fn process_file(
         shape,
     )];
     if let Some(path) = &options.render {
-        let renderer = Renderer::create(path, info.width, info.height, info.fps)?;
+        let renderer = Renderer::create(path, info.width, info.height, info.fps, threads)?;
         sinks.push(Box::new(OverlaySink::new(renderer)));
     }
     if let (Some(path), true) = (&options.npz, models.has_hmr2()) {
@@ -246,17 +253,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_decoder_threads_only_on_cores_the_workers_leave_free_or_on_big_machines() {
-        assert_eq!(decoder_threads(2, 2), DecoderThreads::One, "2x1 on 2 cores");
+    fn codecs_thread_only_on_cores_the_workers_leave_free_or_on_big_machines() {
+        assert_eq!(codec_threads(2, 2), CodecThreads::One, "2x1 on 2 cores");
         assert_eq!(
-            decoder_threads(2, 1),
-            DecoderThreads::Auto,
+            codec_threads(2, 1),
+            CodecThreads::Auto,
             "1x1: a core to spare"
         );
-        assert_eq!(decoder_threads(4, 8), DecoderThreads::One, "oversubscribed");
+        assert_eq!(codec_threads(4, 8), CodecThreads::One, "oversubscribed");
         assert_eq!(
-            decoder_threads(16, 16),
-            DecoderThreads::Auto,
+            codec_threads(16, 16),
+            CodecThreads::Auto,
             "many workers to feed"
         );
     }

@@ -10,11 +10,9 @@
 //! before them.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use super::error::PipelineError;
-use super::sink::{FrameOut, Sink, SinkStage, Written};
-use crate::image::RgbImage;
+use super::sink::{FrameOut, Pixels, Sink, SinkStage, Written};
 use crate::models::blazepose::config::SIMULATED_FRAME_US;
 use crate::models::hmr2::Smpl;
 use crate::output::wire::{Stages, Summary, TrackSummary};
@@ -35,7 +33,7 @@ pub(super) struct Ordered {
     /// the first `smpl.len()` of them).
     pub(super) persons: Vec<Person>,
     pub(super) smpl: Vec<Smpl>,
-    pub(super) image: Option<Arc<RgbImage>>,
+    pub(super) image: Option<Pixels>,
     pub(super) stages: Stages,
 }
 

@@ -19,9 +19,8 @@ use super::handoff::Handoff;
 use super::ordered::{Ordered, OrderedStages, TrackBook};
 use super::progress::Progress;
 use super::reorder::Reorder;
-use super::sink::{FrameOut, Sink, SinkStage, Written};
+use super::sink::{FrameOut, Pixels, Sink, SinkStage, Written};
 use super::workers::{spawn_workers, Shared, WorkerModels};
-use crate::image::RgbImage;
 use crate::media::decode::{Frame, SourceError, SourceEvent, VideoInfo, VideoSource};
 use crate::models::hmr2::Smpl;
 use crate::output::wire::{Stages, Summary};
@@ -128,7 +127,7 @@ pub(super) struct Done {
     /// HMR2 results parallel to `persons`; empty without HMR2.
     pub(super) smpl: Vec<Smpl>,
     /// Kept only when a sink wants pixels.
-    pub(super) image: Option<Arc<RgbImage>>,
+    pub(super) image: Option<Pixels>,
     /// Seconds spent on this frame per stage, so far (decode, detect, landmarks, HMR2).
     pub(super) stages: Stages,
 }

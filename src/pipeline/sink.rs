@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::error::PipelineError;
 use crate::image::RgbImage;
+use crate::media::decode::SourcePicture;
 use crate::models::hmr2::Smpl;
 use crate::output::wire::Summary;
 use crate::pose::Person;
@@ -20,9 +21,16 @@ pub struct FrameOut<'a> {
     pub persons: &'a [Person],
     /// HMR2 results parallel to `persons`; empty without HMR2.
     pub smpl: &'a [Smpl],
-    /// The frame's pixels, kept only when a sink [`wants_images`](Sink::wants_images);
-    /// the overlay takes them (without a copy, as nothing else holds them by then).
-    pub image: Option<Arc<RgbImage>>,
+    /// The frame's pixels, kept only when a sink [`wants_images`](Sink::wants_images).
+    pub image: Option<Pixels>,
+}
+
+/// A frame's pixels, for a sink that wants them.
+#[derive(Clone)]
+pub struct Pixels {
+    pub image: Arc<RgbImage>,
+    /// The decoder's own picture, when it kept one (the overlay encodes it as it is).
+    pub picture: Option<Arc<SourcePicture>>,
 }
 
 /// Which summary stage a sink's time counts in.

@@ -3,7 +3,6 @@
 //! [`crate::media`] to [`Sink`].
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use super::error::PipelineError;
 use super::sink::{FrameOut, OutputKind, Sink, SinkStage, Written};
@@ -74,13 +73,15 @@ impl Sink for OverlaySink {
     }
 
     fn frame(&mut self, frame: &mut FrameOut) -> Result<(), PipelineError> {
-        let Some(image) = frame.image.take() else {
+        let Some(pixels) = frame.image.take() else {
             return Ok(());
         };
-        // By now nothing else holds the frame, so this takes it without a copy.
-        let mut image = Arc::try_unwrap(image).unwrap_or_else(|shared| (*shared).clone());
-        draw_persons(&mut image, frame.persons, RENDER_MIN_VISIBILITY);
-        self.renderer.write(&image)?;
+        let persons = frame.persons;
+        // Drawn on the encoder's own frame: the decoded one is shared and never copied.
+        self.renderer
+            .write(&pixels.image, pixels.picture.as_deref(), |canvas| {
+                draw_persons(canvas, persons, RENDER_MIN_VISIBILITY)
+            })?;
         Ok(())
     }
 

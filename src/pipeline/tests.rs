@@ -83,6 +83,7 @@ impl FrameSource for FakeSource {
             index,
             t: index as f64 / 30.0,
             image: Arc::clone(&self.image),
+            picture: None,
         })))
     }
 }

@@ -14,6 +14,7 @@ use super::error::PipelineError;
 use super::handoff::Handoff;
 use super::mesh::Hmr2Options;
 use super::run::{Done, Job, Message, Mode, Queues, RunOptions};
+use super::sink::Pixels;
 use crate::engine::{DeviceRequest, Engine, EngineError, Inference, ModelSource, WeightSharing};
 use crate::image::RgbImage;
 use crate::models::blazepose::{mediapipe_time, BlazePose, Clock, Tracker};
@@ -307,7 +308,10 @@ impl Worker<'_> {
                 t: frame.t,
                 persons,
                 smpl: Vec::new(),
-                image: self.keep_images.then_some(frame.image),
+                image: self.keep_images.then_some(Pixels {
+                    image: frame.image,
+                    picture: frame.picture,
+                }),
                 stages: Stages {
                     decode_s,
                     detect_s: times.detect.as_secs_f64(),

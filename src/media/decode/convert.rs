@@ -177,6 +177,32 @@ impl Matrix {
         }
     }
 
+    /// The luma weights (Kr, Kb) of the matrix, as the standards give them.
+    pub(crate) fn luma_weights(self) -> (f64, f64) {
+        match self {
+            Matrix::Bt601 => (0.299, 0.114),
+            Matrix::Bt709 => (0.2126, 0.0722),
+            Matrix::Fcc => (0.30, 0.11),
+            Matrix::Smpte240m => (0.212, 0.087),
+            Matrix::Bt2020 => (0.2627, 0.0593),
+        }
+    }
+
+    /// Full-range RGB to limited-range Y, Cb, Cr under this matrix.
+    pub(crate) fn yuv_of(self, rgb: [u8; 3]) -> [u8; 3] {
+        let (kr, kb) = self.luma_weights();
+        let [r, g, b] = rgb.map(f64::from);
+        let y = kr * r + (1.0 - kr - kb) * g + kb * b;
+        let cb = (b - y) / (2.0 * (1.0 - kb));
+        let cr = (r - y) / (2.0 * (1.0 - kr));
+        let limited = |v: f64, scale: f64, offset: f64| (offset + v * scale / 255.0).round() as u8;
+        [
+            limited(y, 219.0, 16.0),
+            limited(cb, 224.0, 128.0),
+            limited(cr, 224.0, 128.0),
+        ]
+    }
+
     pub(crate) fn name(self) -> &'static str {
         match self {
             Matrix::Bt601 => "bt601",
