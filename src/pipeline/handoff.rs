@@ -47,6 +47,12 @@ impl Handoff {
         self.changed.notify_all();
     }
 
+    /// The regions published for frame `seq` if they are there, without waiting.
+    pub fn published(&self, seq: u64) -> Option<Vec<NormRect>> {
+        let published = self.published.lock().ok()?;
+        published.get(&seq).cloned()
+    }
+
     /// The regions published for frame `seq`, waiting for them if needed. Returns none
     /// when the run is stopping (`stop`), so a failed worker can never hang another.
     pub fn wait_for(&self, seq: u64, stop: &AtomicBool) -> Vec<NormRect> {

@@ -17,7 +17,8 @@ use super::run::{Done, Job, Message, Mode, Queues, RunOptions};
 use super::sink::Pixels;
 use crate::engine::{DeviceRequest, Engine, EngineError, Inference, ModelSource, WeightSharing};
 use crate::image::RgbImage;
-use crate::models::blazepose::{mediapipe_time, BlazePose, Clock, Tracker};
+use crate::models::blazepose::roi::NormRect;
+use crate::models::blazepose::{mediapipe_time, BlazePose, Clock, HandOver, Tracker};
 use crate::models::hmr2::{CropBox, Hmr2};
 use crate::output::wire::{ModelRef, Stages};
 
@@ -218,6 +219,29 @@ impl WorkerQueue {
     }
 }
 
+/// The regions the previous frame's worker hands over (none before the first frame).
+struct Previous<'a> {
+    handoff: &'a Handoff,
+    seq: Option<u64>,
+    stop: &'a AtomicBool,
+}
+
+impl HandOver for Previous<'_> {
+    fn arrived(&mut self) -> Option<Vec<NormRect>> {
+        match self.seq {
+            Some(seq) => self.handoff.published(seq),
+            None => Some(Vec::new()),
+        }
+    }
+
+    fn wait(&mut self) -> Vec<NormRect> {
+        match self.seq {
+            Some(seq) => self.handoff.wait_for(seq, self.stop),
+            None => Vec::new(),
+        }
+    }
+}
+
 /// A frame whose persons are found and whose HMR2 crops are still to run.
 pub(super) struct Posed {
     done: Done,
@@ -286,9 +310,10 @@ impl Worker<'_> {
         let t = mediapipe_time(frame.index);
         let persons = match (&mut self.tracker, self.handoff) {
             (Some(tracker), Some(handoff)) => {
-                let previous = || match seq.checked_sub(1) {
-                    Some(prev) => handoff.wait_for(prev, self.stop),
-                    None => Vec::new(),
+                let previous = Previous {
+                    handoff,
+                    seq: seq.checked_sub(1),
+                    stop: self.stop,
                 };
                 let persons = tracker.track_or_adopt(self.model, &frame.image, t, previous);
                 // Publish even after a failure, so no neighbour waits for this frame.

@@ -17,7 +17,7 @@ pub mod roi;
 mod spot_check;
 pub mod tracker;
 
-pub use tracker::{mediapipe_time, Clock, Tracker};
+pub use tracker::{mediapipe_time, Clock, HandOver, Tracker};
 
 use std::time::{Duration, Instant};
 

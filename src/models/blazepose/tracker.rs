@@ -12,6 +12,7 @@ use super::config::{
     AUX_BETA, AUX_DEFAULT_FREQUENCY, AUX_DERIVATE_CUTOFF, AUX_MIN_CUTOFF, SAME_PERSON_IOU,
     SIMULATED_FRAME_US,
 };
+use super::detector::Detection;
 use super::filter::PointsFilter;
 use super::landmarks::RoiLandmarks;
 use super::roi::{alignment_rect, box_iou, roi_from_points, NormRect};
@@ -89,6 +90,27 @@ pub struct Tracker {
     tracks: Vec<Track>,
     frames_since_detection: u32,
     frame_count: i64,
+    /// This frame's detections, made early by [`Tracker::track_or_adopt`] while it waited.
+    early: Option<Vec<Detection>>,
+}
+
+/// Regions another worker hands over, for [`Tracker::track_or_adopt`].
+pub trait HandOver {
+    /// The regions if they have arrived; `None` while they are still being made.
+    fn arrived(&mut self) -> Option<Vec<NormRect>>;
+    /// The regions, waiting for them to arrive.
+    fn wait(&mut self) -> Vec<NormRect>;
+}
+
+/// A closure's regions are there as soon as it is asked.
+impl<F: FnMut() -> Vec<NormRect>> HandOver for F {
+    fn arrived(&mut self) -> Option<Vec<NormRect>> {
+        Some(self())
+    }
+
+    fn wait(&mut self) -> Vec<NormRect> {
+        self()
+    }
 }
 
 impl Tracker {
@@ -103,6 +125,7 @@ impl Tracker {
             tracks: Vec::new(),
             frames_since_detection: 0,
             frame_count: 0,
+            early: None,
         }
     }
 
@@ -158,21 +181,35 @@ impl Tracker {
     /// tracker would otherwise look for people with the detector: when it follows nobody,
     /// or when its periodic detection is due. Tracking keeps people the detector misses,
     /// so a worker whose share of frames starts cold, or lost someone, picks up the people
-    /// its neighbour follows. `handed_over` is not called on other frames, so workers
-    /// wait on each other only then.
+    /// its neighbour follows. `handed_over` is not asked on other frames, so workers
+    /// wait on each other only then. While the regions have not arrived, the detector
+    /// runs on this frame first, in parallel with the neighbour: its answer depends on
+    /// this frame alone, so it is the answer `track` would get later, and is used only
+    /// if `track` wants one. Without that, workers on frames where nobody is followed
+    /// (an empty street) took turns instead of working side by side.
     pub fn track_or_adopt(
         &mut self,
         model: &mut BlazePose,
         image: &RgbImage,
         t_seconds: f64,
-        handed_over: impl FnOnce() -> Vec<NormRect>,
+        mut handed_over: impl HandOver,
     ) -> Result<Vec<Person>, EngineError> {
         let periodic_due =
             self.detect_every > 0 && self.frames_since_detection + 1 >= self.detect_every;
         if self.tracks.is_empty() || periodic_due {
-            self.adopt(handed_over(), image);
+            let rois = match handed_over.arrived() {
+                Some(rois) => rois,
+                None => {
+                    self.early = Some(model.detect(image)?);
+                    handed_over.wait()
+                }
+            };
+            self.adopt(rois, image);
         }
-        self.track(model, image, t_seconds)
+        let persons = self.track(model, image, t_seconds);
+        // Unused early detections belong to this frame only.
+        self.early = None;
+        persons
     }
 
     /// Starts tracks on `rois` that no existing track already covers, up to `max_people`.
@@ -239,7 +276,11 @@ impl Tracker {
         time_ns: i64,
         found: &mut Vec<RoiLandmarks>,
     ) -> Result<(), EngineError> {
-        for det in model.detect(image)? {
+        let detections = match self.early.take() {
+            Some(early) => early,
+            None => model.detect(image)?,
+        };
+        for det in detections {
             if self.tracks.len() >= self.max_people {
                 break;
             }
@@ -351,6 +392,64 @@ mod tests {
             .track_or_adopt(&mut r.model, &r.image, 0.0, || panic!("not consulted"))
             .unwrap();
         assert_eq!(people.len(), 1);
+    }
+
+    /// Regions that arrive late: `wait` hands them over, and counts the detector's calls
+    /// made by then, so a test sees whether the detector ran before the wait.
+    struct Late<'a> {
+        rois: Vec<NormRect>,
+        det_calls_at_wait: &'a mut Option<usize>,
+        det_calls: &'a dyn Fn() -> usize,
+    }
+
+    impl HandOver for Late<'_> {
+        fn arrived(&mut self) -> Option<Vec<NormRect>> {
+            None
+        }
+
+        fn wait(&mut self) -> Vec<NormRect> {
+            *self.det_calls_at_wait = Some((self.det_calls)());
+            self.rois.clone()
+        }
+    }
+
+    #[test]
+    fn while_regions_are_late_the_detector_runs_first_and_the_answer_is_the_same() {
+        for hand_over_someone in [false, true] {
+            let mut r = rig(&[(0.5, 0.5)]);
+            let handed = match hand_over_someone {
+                false => Vec::new(),
+                true => {
+                    let mut other = Tracker::new(2, 0);
+                    r.frame(&mut other);
+                    other.next_rois()
+                }
+            };
+            // The same frame with the regions there at once, and with them late.
+            let mut on_time = Tracker::new(2, 0);
+            let want = on_time.track_or_adopt(&mut r.model, &r.image, 0.0, || handed.clone());
+            let before = r.det_calls();
+            let counter = r.det.clone();
+            let det_calls = move || counter.calls.load(SeqCst);
+            let mut at_wait = None;
+            let late = Late {
+                rois: handed.clone(),
+                det_calls_at_wait: &mut at_wait,
+                det_calls: &det_calls,
+            };
+            let mut t = Tracker::new(2, 0);
+            let got = t.track_or_adopt(&mut r.model, &r.image, 0.0, late);
+            assert_eq!(got.unwrap(), want.unwrap(), "the same persons either way");
+            assert_eq!(
+                at_wait,
+                Some(before + 1),
+                "the detector ran before the wait"
+            );
+            assert!(
+                t.early.is_none(),
+                "no detections are left for the next frame"
+            );
+        }
     }
 
     #[test]
