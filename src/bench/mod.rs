@@ -5,13 +5,15 @@
 //! tested with a fake runner and no models (as hyperfine does with its mock executor).
 //! Reporting (table, Markdown, SVG) lives in `report` and `plot` and never measures.
 
+mod error;
 pub mod layout;
 pub mod plot;
 pub mod report;
 pub mod runner;
 pub mod stats;
 
-use anyhow::Result;
+pub(crate) use error::BenchError;
+
 use serde::Serialize;
 
 use crate::output::wire::Stages;
@@ -30,9 +32,9 @@ pub struct PipelineRun {
 /// What a benchmark measures with; the real one runs posekit, tests use a fake.
 pub trait Runner {
     /// The whole pipeline (decode, models, write) at `layout`.
-    fn pipeline(&mut self, layout: Layout) -> Result<PipelineRun>;
+    fn pipeline(&mut self, layout: Layout) -> Result<PipelineRun, BenchError>;
     /// The models alone at `layout`, on frames already in memory: frames per second.
-    fn models_only(&mut self, layout: Layout) -> Result<f64>;
+    fn models_only(&mut self, layout: Layout) -> Result<f64, BenchError>;
 }
 
 /// How many times to run each measurement.
@@ -88,12 +90,13 @@ pub fn measure(
     layouts: &[Layout],
     repeats: Repeats,
     mut tick: impl FnMut(&str),
-) -> Result<Vec<LayoutResult>> {
-    anyhow::ensure!(
-        layouts.first() == Some(&Layout::BASELINE),
-        "the 1x1 baseline must come first"
-    );
-    anyhow::ensure!(repeats.runs > 0, "--runs must be at least 1");
+) -> Result<Vec<LayoutResult>, BenchError> {
+    if layouts.first() != Some(&Layout::BASELINE) {
+        return Err(BenchError::BaselineNotFirst);
+    }
+    if repeats.runs == 0 {
+        return Err(BenchError::NoRuns);
+    }
     let mut measured = Vec::new();
     for &layout in layouts {
         let mut runs = Vec::new();
@@ -191,7 +194,7 @@ mod tests {
     }
 
     impl Runner for FakeRunner {
-        fn pipeline(&mut self, layout: Layout) -> Result<PipelineRun> {
+        fn pipeline(&mut self, layout: Layout) -> Result<PipelineRun, BenchError> {
             self.calls += 1;
             // The first (warm-up) call is slow, to prove it is discarded.
             let fps = if self.calls == 1 {
@@ -212,7 +215,7 @@ mod tests {
             })
         }
 
-        fn models_only(&mut self, layout: Layout) -> Result<f64> {
+        fn models_only(&mut self, layout: Layout) -> Result<f64, BenchError> {
             Ok(50.0 * layout.workers as f64)
         }
     }

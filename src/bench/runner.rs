@@ -9,10 +9,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
-
 use super::layout::Layout;
-use super::{PipelineRun, Runner};
+use super::{BenchError, PipelineRun, Runner};
 use crate::engine::{Engine, ModelSource};
 use crate::image::RgbImage;
 use crate::media::decode::{Frame, SourceError, SourceEvent, VideoInfo, VideoSource};
@@ -57,8 +55,8 @@ pub struct RealRunner<'e> {
 
 impl<'e> RealRunner<'e> {
     /// Decodes the first frames for the ceiling once, up front.
-    pub fn new(settings: RunSettings, engine: &'e Engine) -> Result<Self> {
-        let exe = std::env::current_exe().context("cannot find the posekit binary to run")?;
+    pub fn new(settings: RunSettings, engine: &'e Engine) -> Result<Self, BenchError> {
+        let exe = std::env::current_exe().map_err(BenchError::CurrentExe)?;
         let (frames, info) = decode_first(&settings.video, settings.frames, CEILING_MEMORY)?;
         if (frames.len() as u64) < settings.frames {
             eprintln!(
@@ -70,7 +68,7 @@ impl<'e> RealRunner<'e> {
             settings,
             engine,
             exe,
-            scratch: tempfile::tempdir().context("cannot create a scratch folder")?,
+            scratch: tempfile::tempdir().map_err(BenchError::Scratch)?,
             frames,
             info,
         })
@@ -106,21 +104,21 @@ impl<'e> RealRunner<'e> {
 }
 
 impl Runner for RealRunner<'_> {
-    fn pipeline(&mut self, layout: Layout) -> Result<PipelineRun> {
+    fn pipeline(&mut self, layout: Layout) -> Result<PipelineRun, BenchError> {
         let output = self
             .child_command(layout)
             .output()
-            .context("could not run posekit process")?;
+            .map_err(BenchError::Spawn)?;
         if !output.status.success() {
-            bail!(
-                "posekit process failed at layout {layout}: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
+            return Err(BenchError::ChildFailed {
+                layout,
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            });
         }
         parse_summary(&output.stdout)
     }
 
-    fn models_only(&mut self, layout: Layout) -> Result<f64> {
+    fn models_only(&mut self, layout: Layout) -> Result<f64, BenchError> {
         let s = &self.settings;
         let mut models = load_worker_models(
             self.engine,
@@ -191,7 +189,11 @@ impl FrameSource for MemorySource<'_> {
 }
 
 /// The first `count` decodable frames of `video`, as many as fit in `memory` bytes.
-fn decode_first(video: &Path, count: u64, memory: u64) -> Result<(Vec<Arc<RgbImage>>, VideoInfo)> {
+fn decode_first(
+    video: &Path,
+    count: u64,
+    memory: u64,
+) -> Result<(Vec<Arc<RgbImage>>, VideoInfo), BenchError> {
     let mut source = VideoSource::open(video)?;
     let info = source.info().clone();
     let frame_bytes = (u64::from(info.width) * u64::from(info.height) * 3).max(1);
@@ -206,25 +208,26 @@ fn decode_first(video: &Path, count: u64, memory: u64) -> Result<(Vec<Arc<RgbIma
         }
     }
     if frames.is_empty() {
-        bail!("{} has no decodable frames to benchmark", video.display());
+        return Err(BenchError::NoFrames {
+            video: video.to_path_buf(),
+        });
     }
     Ok((frames, info))
 }
 
 /// Reads the `--json` line `posekit process` prints.
-fn parse_summary(stdout: &[u8]) -> Result<PipelineRun> {
-    let value: serde_json::Value =
-        serde_json::from_slice(stdout).context("posekit process printed no JSON summary")?;
+fn parse_summary(stdout: &[u8]) -> Result<PipelineRun, BenchError> {
+    let value: serde_json::Value = serde_json::from_slice(stdout).map_err(BenchError::NoSummary)?;
     // A skipped or failed run has no summary; timing it would report 0 fps.
     if value["status"] != "done" {
-        bail!(
-            "posekit process did not run the frames (status {}, {})",
-            value["status"],
-            value["reason"]
+        return Err(BenchError::NotRun {
+            status: value["status"].to_string(),
+            reason: value["reason"]
                 .as_str()
                 .or(value["error"].as_str())
                 .unwrap_or("no reason given")
-        );
+                .to_string(),
+        });
     }
     let s = &value["summary"];
     let num = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
@@ -258,6 +261,9 @@ mod tests {
         assert!(parse_summary(b"oops").is_err());
         let skipped = br#"{"output":"x","reason":"its result is complete","status":"skipped"}"#;
         let err = parse_summary(skipped).unwrap_err().to_string();
-        assert!(err.contains("skipped") && err.contains("complete"), "{err}");
+        assert_eq!(
+            err,
+            r#"posekit process did not run the frames (status "skipped", its result is complete)"#
+        );
     }
 }

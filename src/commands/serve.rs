@@ -32,7 +32,8 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     let engine = Engine::load(
         &RuntimeSearch::from_environment(args.runtime.ort_lib.clone()).preferring_gpu(gpu),
     )?;
-    crate::serve::run(engine, &config)
+    crate::serve::run(engine, &config)?;
+    Ok(())
 }
 
 /// Flags first, then posekit.toml, then built-in defaults.

@@ -15,17 +15,18 @@ pub mod errors;
 pub mod jobs;
 pub mod pool;
 pub mod routes;
+mod run_error;
+
+pub(crate) use run_error::ServeError;
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
-
 use crate::engine::{Engine, ModelSource, Placement, WeightSharing};
 use crate::pipeline::mesh::{self, Hmr2Options};
-use crate::pipeline::{load_worker_models_with, LoadedModels, Mode, ProcessOptions};
+use crate::pipeline::{load_worker_models_with, LoadedModels, Mode, PipelineError, ProcessOptions};
 use crate::tracking::{Smoothing, TrackingOptions};
 use jobs::JobRunner;
 use pool::{DebugDelay, Layout, Pool};
@@ -66,12 +67,12 @@ pub struct ServeConfig {
 }
 
 /// Runs the service until a signal; returns once everything in flight is done.
-pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
+pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<(), ServeError> {
     // Models before the port: a bad model file fails without ever looking up.
     let (models, job_models) = load_models(engine, config)?;
     let refs = models.refs.clone();
     let listener = bind(&config.host, config.port)?;
-    let address = listener.local_addr().context("reading the bound address")?;
+    let address = listener.local_addr().map_err(ServeError::BoundAddress)?;
     let layout = Layout {
         workers: config.workers,
         threads_per_worker: config.threads_per_worker,
@@ -79,7 +80,7 @@ pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
         max_people: config.max_people,
     };
     let (pool, pool_handle) = Pool::start(models.workers, layout, DebugDelay(config.debug_delay))
-        .context("could not start the inference threads")?;
+        .map_err(ServeError::InferenceThreads)?;
     let uploads = upload_folder()?;
     let (runner, jobs) = JobRunner::start(
         job_models,
@@ -87,7 +88,7 @@ pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
         config.job_queue,
         uploads.path(),
     )
-    .context("could not start the job thread")?;
+    .map_err(ServeError::JobThread)?;
     let state = AppState {
         pool: pool_handle,
         jobs: jobs.clone(),
@@ -101,7 +102,7 @@ pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
         .thread_name("posekit-http")
         .enable_all()
         .build()
-        .context("could not start the async runtime")?;
+        .map_err(ServeError::AsyncRuntime)?;
     let served = runtime.block_on(async {
         // Handlers first, then the announcement: a supervisor (or a test) that signals
         // as soon as it reads the address must get a graceful stop, not the default kill.
@@ -120,14 +121,14 @@ pub fn run(engine: &'static Engine, config: &ServeConfig) -> Result<()> {
     pool.join();
     runner.join();
     drop(uploads);
-    served.context("the HTTP server failed")?;
+    served.map_err(ServeError::Http)?;
     eprintln!("posekit serve: stopped");
     Ok(())
 }
 
 /// The temporary folder for video uploads and results, readable by this user only:
 /// the videos are other people's, and the shared temporary directory is not.
-fn upload_folder() -> Result<tempfile::TempDir> {
+fn upload_folder() -> Result<tempfile::TempDir, ServeError> {
     let mut builder = tempfile::Builder::new();
     builder.prefix("posekit-serve-");
     #[cfg(unix)]
@@ -135,15 +136,16 @@ fn upload_folder() -> Result<tempfile::TempDir> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o700));
     }
-    builder
-        .tempdir()
-        .context("could not create a temporary folder for video uploads")
+    builder.tempdir().map_err(ServeError::UploadFolder)
 }
 
 /// The pose workers' models and the job workers' models, loaded as `process` loads
 /// them. With HMR2, every handle of both is made in one go, on one copy of the weights:
 /// a video job never loads a second 2.7 GB copy.
-fn load_models(engine: &Engine, config: &ServeConfig) -> Result<(LoadedModels, LoadedModels)> {
+fn load_models(
+    engine: &Engine,
+    config: &ServeConfig,
+) -> Result<(LoadedModels, LoadedModels), PipelineError> {
     let hmr2 = hmr2_options(config);
     let mut meshes = match &hmr2 {
         Some(h) => mesh::load(
@@ -204,26 +206,38 @@ fn job_template(config: &ServeConfig) -> ProcessOptions {
     }
 }
 
-fn bind(host: &str, port: u16) -> Result<TcpListener> {
+fn bind(host: &str, port: u16) -> Result<TcpListener, ServeError> {
     let address: SocketAddr = (host, port)
         .to_socket_addrs()
-        .with_context(|| format!("--host {host}: not an address or a resolvable name"))?
+        .map_err(|source| ServeError::Resolve {
+            host: host.to_string(),
+            source,
+        })?
         .next()
-        .with_context(|| format!("--host {host}: the name has no address"))?;
-    let listener = TcpListener::bind(address).map_err(|e| {
-        let fix = if e.kind() == std::io::ErrorKind::AddrInUse {
-            format!(
-                "another program listens there (`ss -ltnp 'sport = :{port}'` names it, and `posekit doctor --check service --port {port}` says whether it is posekit); stop it or pass another --port"
-            )
-        } else {
-            "check --host and --port (ports below 1024 need privileges)".to_string()
-        };
-        anyhow::anyhow!("cannot listen on {address}: {e}.\nFix: {fix}")
+        .ok_or_else(|| ServeError::NoAddress {
+            host: host.to_string(),
+        })?;
+    let listener = TcpListener::bind(address).map_err(|error| ServeError::Listen {
+        address,
+        fix: listen_fix(&error, port),
+        error,
     })?;
     listener
         .set_nonblocking(true)
-        .context("setting the listening socket non-blocking")?;
+        .map_err(ServeError::NonBlocking)?;
     Ok(listener)
+}
+
+/// What to do when the port cannot be bound: a busy port is the common case, and the
+/// user needs to learn who holds it.
+fn listen_fix(error: &std::io::Error, port: u16) -> String {
+    if error.kind() == std::io::ErrorKind::AddrInUse {
+        format!(
+            "another program listens there (`ss -ltnp 'sport = :{port}'` names it, and `posekit doctor --check service --port {port}` says whether it is posekit); stop it or pass another --port"
+        )
+    } else {
+        "check --host and --port (ports below 1024 need privileges)".to_string()
+    }
 }
 
 /// The bound address (tests read it from here), and a warning when other machines can

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::plan::Plan;
 use super::wslconfig_edit::{self, Set};
+use super::TuneError;
 use crate::bench::layout::Layout;
 use crate::config;
 
@@ -40,7 +41,11 @@ impl Change {
 }
 
 /// `posekit.toml` with the plan's layout.
-pub fn config_change(plan: &Plan, path: &Path, before: Option<String>) -> anyhow::Result<Change> {
+pub fn config_change(
+    plan: &Plan,
+    path: &Path,
+    before: Option<String>,
+) -> Result<Change, TuneError> {
     let layout = Layout {
         workers: plan.layout.workers,
         threads_per_worker: plan.layout.threads_per_worker,

@@ -8,6 +8,7 @@
 use serde::Deserialize;
 
 use super::cost::sanitize;
+use super::TuneError;
 use crate::system::platform::PlatformFacts;
 use crate::system::resources::{CpuFacts, MemoryFacts};
 use crate::system::wsl::WindowsEnv;
@@ -56,10 +57,12 @@ pub struct MachineFacts {
 
 impl MachineFacts {
     /// Replaces the platform, memory and cores in `facts` with these.
-    pub fn apply(&self, facts: &mut SystemFacts) -> anyhow::Result<()> {
-        let size = |field: &str, text: &str| {
-            parse_size(text)
-                .ok_or_else(|| anyhow::anyhow!("{field}: {text:?} is not a size such as 16GB"))
+    pub fn apply(&self, facts: &mut SystemFacts) -> Result<(), TuneError> {
+        let size = |field: &'static str, text: &str| {
+            parse_size(text).ok_or_else(|| TuneError::NotASize {
+                field,
+                text: text.to_string(),
+            })
         };
         let total = size("memory_total", &self.memory_total)?;
         let wsl = self.kernel.to_ascii_lowercase().contains("microsoft");

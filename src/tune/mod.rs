@@ -10,6 +10,7 @@
 pub mod changes;
 pub mod cost;
 pub mod diff;
+mod error;
 pub mod limits;
 pub mod machine;
 pub mod plan;
@@ -17,6 +18,7 @@ pub mod report;
 pub mod wslconfig_edit;
 
 pub use cost::{ModelCost, UserModel};
+pub(crate) use error::TuneError;
 pub use plan::{plan, PlanOptions};
 
 pub(crate) use crate::doctor::size;
