@@ -59,9 +59,14 @@ impl Canvas for RgbImage {
     fn fill_row(&mut self, y: u32, x0: u32, x1: u32, rgb: [u8; 3]) {
         let start = (y as usize * self.width as usize + x0 as usize) * 3;
         let end = start + (x1 - x0) as usize * 3;
-        for px in self.data[start..end].chunks_exact_mut(3) {
-            px.copy_from_slice(&rgb);
-        }
+        paint_rgb(&mut self.data[start..end], rgb);
+    }
+}
+
+/// Sets every pixel of a span of packed RGB bytes to `rgb`.
+pub fn paint_rgb(span: &mut [u8], rgb: [u8; 3]) {
+    for px in span.chunks_exact_mut(3) {
+        px.copy_from_slice(&rgb);
     }
 }
 

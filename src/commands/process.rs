@@ -59,19 +59,16 @@ pub fn run(args: &ProcessArgs) -> Result<Ending> {
     check_single_outputs(args, inputs.len())?;
     let defaults = Defaults::read()?;
     let layout = defaults.layout_for(args);
-    check_layout(
-        layout.source,
-        layout.workers,
-        layout.threads,
-        usable_cores(),
-    )?;
+    // Gathered once: it bounds the layout and decides how each input's codecs thread.
+    let cores = usable_cores();
+    check_layout(layout.source, layout.workers, layout.threads, cores)?;
     let mut claims = Claims::default();
     for path in models_named(args).chain(inputs.iter().map(|i| &i.path)) {
         claims.input(path);
     }
     let plans: Vec<(&Input, Result<Plan>)> = inputs
         .iter()
-        .map(|input| (input, plan_input(args, input, &mut claims)))
+        .map(|input| (input, plan_input(args, input, cores, &mut claims)))
         .collect();
     let mut report_file = open_report(args, &mut claims)?;
     let hmr2 = hmr2_options(args, defaults.config.device);
@@ -370,7 +367,12 @@ fn models_named(args: &ProcessArgs) -> impl Iterator<Item = &PathBuf> {
 /// One input's plan, once it and every output it would write are checked: the input is
 /// a readable file (or an image folder), no output is an input or another output
 /// (partial names included), and nothing of the user's would be replaced.
-fn plan_input(args: &ProcessArgs, input: &Input, claims: &mut Claims) -> Result<Plan> {
+fn plan_input(
+    args: &ProcessArgs,
+    input: &Input,
+    cores: usize,
+    claims: &mut Claims,
+) -> Result<Plan> {
     let source = match input.kind {
         InputKind::Video => {
             check_input(&input.path)?;
@@ -405,7 +407,7 @@ fn plan_input(args: &ProcessArgs, input: &Input, claims: &mut Claims) -> Result<
     }
     Ok(Plan {
         input: source,
-        options: options_for(args, output),
+        options: options_for(args, output, cores),
     })
 }
 
@@ -475,7 +477,7 @@ fn short_reason(e: &anyhow::Error) -> String {
     root.lines().next().unwrap_or_default().to_string()
 }
 
-fn options_for(args: &ProcessArgs, output: PathBuf) -> ProcessOptions {
+fn options_for(args: &ProcessArgs, output: PathBuf, cores: usize) -> ProcessOptions {
     ProcessOptions {
         mode: mode_of(args.mode),
         max_people: args.pose.max_people,
@@ -488,7 +490,7 @@ fn options_for(args: &ProcessArgs, output: PathBuf) -> ProcessOptions {
         npz: args.npz.clone(),
         frames_done: None,
         tracking: tracking_of(&args.tracks, args.mode),
-        cores: usable_cores(),
+        cores,
     }
 }
 

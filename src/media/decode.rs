@@ -223,14 +223,7 @@ impl VideoSource {
             })?;
         // Decoding runs on its own thread beside the pose workers; frame threads keep it
         // ahead of many workers on HD VP9/H.264, at some CPU cost per frame.
-        ctx.set_threading(ff::threading::Config {
-            kind: ff::threading::Type::Frame,
-            count: match options.threads {
-                CodecThreads::One => 1,
-                CodecThreads::Auto => 0,
-            },
-            ..Default::default()
-        });
+        ctx.set_threading(options.threads.threading());
         // SAFETY: ctx owns a valid AVCodecContext that is not yet opened; pkt_timebase is
         // a plain field the decoder reads when opened, and setting it is what ffmpeg does.
         unsafe { (*ctx.as_mut_ptr()).pkt_timebase = tb.into() };

@@ -19,7 +19,7 @@ use super::decode::convert::{set_colorspace, Matrix};
 use super::decode::{init_ffmpeg, SourcePicture};
 use super::CodecThreads;
 use crate::files::{keep, resolve_for_writing, Resolved, TempFile};
-use crate::image::{Canvas, RgbImage};
+use crate::image::{paint_rgb, Canvas, RgbImage};
 
 /// The container comment of every overlay posekit writes.
 const CONTAINER_COMMENT: &str = "posekit overlay";
@@ -203,11 +203,7 @@ impl Renderer {
         }
         enc.set_flags(flags);
         if threads == CodecThreads::One {
-            enc.set_threading(ff::threading::Config {
-                kind: ff::threading::Type::Frame,
-                count: 1,
-                ..Default::default()
-            });
+            enc.set_threading(threads.threading());
             // libx264 takes its own thread count from its options, not the context's.
             options.set("threads", "1");
         }
@@ -274,7 +270,7 @@ impl Renderer {
         match picture.filter(|p| self.fits(p)) {
             Some(picture) => {
                 copy_planes(&picture.frame, &mut self.yuv);
-                draw(&mut YuvCanvas::new(&mut self.yuv, self.matrix, image));
+                draw(&mut YuvCanvas::new(&mut self.yuv, self.matrix));
             }
             None => {
                 pad_into(image, &mut self.rgb);
@@ -395,30 +391,25 @@ impl Canvas for RgbCanvas<'_> {
     fn fill_row(&mut self, y: u32, x0: u32, x1: u32, rgb: [u8; 3]) {
         let stride = self.frame.stride(0);
         let row = &mut self.frame.data_mut(0)[y as usize * stride..];
-        for px in row[x0 as usize * 3..x1 as usize * 3].chunks_exact_mut(3) {
-            px.copy_from_slice(&rgb);
-        }
+        paint_rgb(&mut row[x0 as usize * 3..x1 as usize * 3], rgb);
     }
 }
 
-/// A yuv420p frame as a canvas: each span sets luma at full resolution and the chroma
-/// samples it touches (so a colour edge may bleed by one pixel, as 4:2:0 always does).
+/// A yuv420p frame (the picture's own size, as `Renderer::fits` ensures) as a canvas:
+/// each span sets luma at full resolution and the chroma samples it touches (so a colour
+/// edge may bleed by one pixel, as 4:2:0 always does).
 struct YuvCanvas<'a> {
     frame: &'a mut frame::Video,
     matrix: Matrix,
-    width: u32,
-    height: u32,
     /// The last colour painted and its Y, Cb, Cr: a frame paints a handful of colours.
     last: ([u8; 3], [u8; 3]),
 }
 
 impl<'a> YuvCanvas<'a> {
-    fn new(frame: &'a mut frame::Video, matrix: Matrix, image: &RgbImage) -> Self {
+    fn new(frame: &'a mut frame::Video, matrix: Matrix) -> Self {
         YuvCanvas {
             frame,
             matrix,
-            width: image.width,
-            height: image.height,
             last: ([0; 3], matrix.yuv_of([0; 3])),
         }
     }
@@ -426,11 +417,11 @@ impl<'a> YuvCanvas<'a> {
 
 impl Canvas for YuvCanvas<'_> {
     fn width(&self) -> u32 {
-        self.width
+        self.frame.width()
     }
 
     fn height(&self) -> u32 {
-        self.height
+        self.frame.height()
     }
 
     fn fill_row(&mut self, y: u32, x0: u32, x1: u32, rgb: [u8; 3]) {

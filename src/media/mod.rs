@@ -19,3 +19,17 @@ pub enum CodecThreads {
     /// CPU cost per frame, for when there are cores to spare.
     Auto,
 }
+
+impl CodecThreads {
+    /// FFmpeg's threading setting for a codec context (a count of 0 is the codec's choice).
+    fn threading(self) -> ffmpeg_next::threading::Config {
+        ffmpeg_next::threading::Config {
+            kind: ffmpeg_next::threading::Type::Frame,
+            count: match self {
+                CodecThreads::One => 1,
+                CodecThreads::Auto => 0,
+            },
+            ..Default::default()
+        }
+    }
+}
